@@ -1,0 +1,60 @@
+/**
+ * The immutable set of attribute (property) names an event touches: the
+ * CaseMaster `group`. Relations appear under their property name, embedded
+ * columns under their dotted path (`address.postcode`).
+ *
+ * @example
+ * ```ts
+ * if (group?.hasAny('street', 'postcode')) this.postcode = formatPostcode(this.postcode)
+ * ```
+ */
+export class AttributeGroup implements Iterable<string> {
+  /** A group with no attributes. */
+  static readonly empty: AttributeGroup = new AttributeGroup([])
+
+  private readonly names: ReadonlySet<string>
+
+  constructor(names: Iterable<string>) {
+    this.names = new Set(names)
+    Object.freeze(this)
+  }
+
+  /** How many attributes the group holds. */
+  get size(): number {
+    return this.names.size
+  }
+
+  /** True when `name` is in the group. */
+  has(name: string): boolean {
+    return this.names.has(name)
+  }
+
+  /** True when at least one of `names` is in the group. */
+  hasAny(...names: string[]): boolean {
+    for (const name of names) if (this.names.has(name)) return true
+    return false
+  }
+
+  /** True when every one of `names` is in the group (true for no names). */
+  hasAll(...names: string[]): boolean {
+    for (const name of names) if (!this.names.has(name)) return false
+    return true
+  }
+
+  /** The names, in the entity's column order. */
+  toArray(): string[] {
+    return [...this.names]
+  }
+
+  [Symbol.iterator](): Iterator<string> {
+    return this.names.values()
+  }
+
+  toString(): string {
+    return `AttributeGroup(${this.toArray().join(', ')})`
+  }
+
+  toJSON(): string[] {
+    return this.toArray()
+  }
+}

@@ -1,0 +1,44 @@
+import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { AttributeGroup } from './attribute-group'
+import type { EventActionTiming } from './event-action-timing'
+import type { EventActionType } from './event-action-type'
+
+/** The old and new value of one attribute. */
+export interface AttributeChange {
+  readonly old: unknown
+  readonly new: unknown
+}
+
+/**
+ * Everything a handler may want to know about the event it runs for, in one
+ * read-only object (the fourth argument of `_eventAction`).
+ */
+export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
+  readonly timing: EventActionTiming
+  readonly type: EventActionType
+  /** The attributes the event touches; `null` for Delete. */
+  readonly group: AttributeGroup | null
+  /** The entity the event is for. */
+  readonly entity: E
+  /** The entity class name, e.g. `'Order'`. */
+  readonly entityName: string
+  /**
+   * The EntityManager of the running transaction: writes through it are part
+   * of the same transaction and fire their own (nested) events.
+   */
+  readonly manager: EntityManager
+  /** 1 for a top-level event, +1 for each event nested inside a handler. */
+  readonly depth: number
+  /** TypeORM `SaveOptions.data` / `RemoveOptions.data` of the running write (`{}` when none). */
+  readonly data: ObjectLiteral
+  /** True for `softRemove()` (a Delete that sets the delete-date column). */
+  readonly soft: boolean
+  /**
+   * The attribute's value before this event: the database value for Update
+   * and Delete (relations as their id), `undefined` for Insert and Load.
+   * Throws a `HardError` for a name the entity does not have.
+   */
+  previous<K extends keyof E & string>(attr: K): E[K] | undefined
+  /** `{ attr: { old, new } }` for every attribute in the group (`{}` for Delete). */
+  changes(): Record<string, AttributeChange>
+}

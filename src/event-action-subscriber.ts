@@ -1,0 +1,226 @@
+import {
+  EventSubscriber,
+  type EntitySubscriberInterface,
+  type InsertEvent,
+  type LoadEvent,
+  type ObjectLiteral,
+  type QueryRunner,
+  type RecoverEvent,
+  type RemoveEvent,
+  type SoftRemoveEvent,
+  type UpdateEvent,
+} from 'typeorm'
+import { AttributeGroup } from './attribute-group'
+import { Dispatcher } from './dispatcher'
+import { entityInfo, type EntityInfo } from './entity-info'
+import { BulkWriteError } from './errors'
+import { resolveConfig, type EventActionsConfig } from './event-actions-config'
+import { EventActionTiming } from './event-action-timing'
+import { EventActionType } from './event-action-type'
+import { runInOrder } from './transaction-queue'
+import { installTypeOrmPatches, isInternalLoad, SUBSCRIBER_MARK } from './typeorm-internals'
+
+const { Pre, Post } = EventActionTiming
+
+type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
+
+function dataOf(queryRunner: QueryRunner): ObjectLiteral {
+  return queryRunner.data ?? {}
+}
+
+/** The group of an Update: TypeORM's changed columns and relations, by property path. */
+function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
+  const names: string[] = []
+  for (const column of event.updatedColumns) {
+    names.push(column.relationMetadata ? column.relationMetadata.propertyPath : column.propertyPath)
+  }
+  for (const relation of event.updatedRelations) names.push(relation.propertyPath)
+  return new AttributeGroup(names)
+}
+
+/**
+ * The TypeORM subscriber that turns TypeORM's entity events into event
+ * actions. Register it with {@link withEventActions} (or list it in
+ * `subscribers` yourself for the default settings).
+ *
+ * @example
+ * ```ts
+ * const dataSource = new DataSource(withEventActions({ type: 'sqlite', database: 'app.sqlite', entities: [Account] }))
+ * ```
+ */
+@EventSubscriber()
+export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLiteral> {
+  /** @internal */
+  readonly [SUBSCRIBER_MARK] = true
+  private readonly dispatcher: Dispatcher
+
+  constructor(config?: EventActionsConfig) {
+    installTypeOrmPatches()
+    this.dispatcher = new Dispatcher(resolveConfig(config))
+  }
+
+  /**
+   * A subscriber class bound to `config`: TypeORM instantiates subscribers
+   * from their class, so settings travel in a subclass.
+   */
+  static withConfig(config: EventActionsConfig): typeof EventActionSubscriber {
+    resolveConfig(config)
+    class ConfiguredEventActionSubscriber extends EventActionSubscriber {
+      constructor() {
+        super(config)
+      }
+    }
+    EventSubscriber()(ConfiguredEventActionSubscriber)
+    return ConfiguredEventActionSubscriber
+  }
+
+  beforeInsert(event: InsertEvent<ObjectLiteral>): void | Promise<void> {
+    return this.insertEvent(Pre, event)
+  }
+
+  afterInsert(event: InsertEvent<ObjectLiteral>): void | Promise<void> {
+    return this.insertEvent(Post, event)
+  }
+
+  beforeUpdate(event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
+    return this.updateEvent(Pre, event)
+  }
+
+  afterUpdate(event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
+    return this.updateEvent(Post, event)
+  }
+
+  beforeRemove(event: RemoveEvent<ObjectLiteral>): void | Promise<void> {
+    return this.deleteEvent(Pre, event, false)
+  }
+
+  afterRemove(event: RemoveEvent<ObjectLiteral>): void | Promise<void> {
+    return this.deleteEvent(Post, event, false)
+  }
+
+  beforeSoftRemove(event: SoftRemoveEvent<ObjectLiteral>): void | Promise<void> {
+    return this.deleteEvent(Pre, event, true)
+  }
+
+  afterSoftRemove(event: SoftRemoveEvent<ObjectLiteral>): void | Promise<void> {
+    return this.deleteEvent(Post, event, true)
+  }
+
+  beforeRecover(event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
+    return this.recoverEvent(Pre, event)
+  }
+
+  afterRecover(event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
+    return this.recoverEvent(Post, event)
+  }
+
+  afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void | Promise<void> {
+    if (!event || isInternalLoad()) return
+    const info = entityInfo(event.metadata)
+    // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
+    if (!info.handler || !info.isInstance(entity)) return
+    const { manager, queryRunner } = event
+    return runInOrder(queryRunner, () => {
+      const group = info.definedGroup(entity)
+      const data = dataOf(queryRunner)
+      const base = { info, entity, type: EventActionType.Load, group, manager, data, soft: false, previousSource: undefined }
+      const pre = this.dispatcher.run({ ...base, timing: Pre })
+      if (pre) return pre.then(() => this.dispatcher.run({ ...base, timing: Post }))
+      return this.dispatcher.run({ ...base, timing: Post })
+    })
+  }
+
+  private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
+    const info = entityInfo(event.metadata)
+    if (!info.handler) return
+    const entity = event.entity
+    if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
+    return runInOrder(event.queryRunner, () =>
+      this.dispatcher.run({
+        info,
+        entity,
+        timing,
+        type: EventActionType.Insert,
+        group: info.definedGroup(entity),
+        manager: event.manager,
+        data: dataOf(event.queryRunner),
+        soft: false,
+        previousSource: undefined,
+      }),
+    )
+  }
+
+  private updateEvent(timing: EventActionTiming, event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
+    const info = entityInfo(event.metadata)
+    if (!info.handler || !this.isSavePath(info, event)) return
+    const entity = event.entity as ObjectLiteral
+    return runInOrder(event.queryRunner, () =>
+      this.dispatcher.run({
+        info,
+        entity,
+        timing,
+        type: EventActionType.Update,
+        group: updateGroup(event),
+        manager: event.manager,
+        data: dataOf(event.queryRunner),
+        soft: false,
+        previousSource: event.databaseEntity,
+      }),
+    )
+  }
+
+  private deleteEvent(timing: EventActionTiming, event: RemoveEvent<ObjectLiteral>, soft: boolean): void | Promise<void> {
+    const info = entityInfo(event.metadata)
+    if (!info.handler || !this.isSavePath(info, event)) return
+    const entity = event.entity as ObjectLiteral
+    return runInOrder(event.queryRunner, () =>
+      this.dispatcher.run({
+        info,
+        entity,
+        timing,
+        type: EventActionType.Delete,
+        group: null,
+        manager: event.manager,
+        data: dataOf(event.queryRunner),
+        soft,
+        // TypeORM clears the primary key on the instance before Post Delete; the database copy keeps it.
+        previousSource: event.databaseEntity ?? { ...entity, ...(event.entityId as ObjectLiteral | undefined) },
+      }),
+    )
+  }
+
+  private recoverEvent(timing: EventActionTiming, event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
+    const info = entityInfo(event.metadata)
+    if (!info.handler || !this.isSavePath(info, event)) return
+    const entity = event.entity as ObjectLiteral
+    return runInOrder(event.queryRunner, () =>
+      this.dispatcher.run({
+        info,
+        entity,
+        timing,
+        type: EventActionType.Update,
+        group: new AttributeGroup(info.deleteDatePath ? [info.deleteDatePath] : []),
+        manager: event.manager,
+        data: dataOf(event.queryRunner),
+        soft: false,
+        previousSource: event.databaseEntity,
+      }),
+    )
+  }
+
+  /**
+   * Update/remove events without an entity or database copy come from
+   * QueryBuilder writes (refused earlier unless the entity allows bulk writes)
+   * or from TypeORM unlinking orphaned rows, for which no instance exists.
+   */
+  private isSavePath(info: EntityInfo, event: WriteEvent): boolean {
+    if (event.entity === undefined || event.databaseEntity === undefined) return false
+    return this.isDispatchable(info, event.entity, 'save()/remove() of a plain object')
+  }
+
+  private isDispatchable(info: EntityInfo, entity: unknown, operation: string): entity is ObjectLiteral {
+    if (info.isInstance(entity)) return true
+    if (info.bulkWritesAllowed) return false
+    throw BulkWriteError.plainObject(info.name, operation)
+  }
+}

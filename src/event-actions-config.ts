@@ -1,0 +1,45 @@
+import { HardError } from './errors'
+
+/** Library-wide settings, given to {@link withEventActions} or `new EventActionSubscriber(config)`. */
+export interface EventActionsConfig {
+  /**
+   * Validate entities that carry class-validator decorators after their Pre
+   * Insert/Pre Update handler. Per entity: `@EventActionOptions({ validate })`.
+   * Defaults to `true`.
+   */
+  validate?: boolean
+  /**
+   * `'guard'` skips an event type for an instance while that instance's
+   * handler for the same type is running (the write itself still happens);
+   * `'allow'` dispatches it again. The depth limit applies either way.
+   * Defaults to `'guard'`.
+   */
+  recursion?: 'guard' | 'allow'
+  /**
+   * The deepest chain of nested events before `EventActionRecursionError`.
+   * Defaults to `32`.
+   */
+  maxDepth?: number
+}
+
+/** @internal The settings with every default applied. */
+export interface ResolvedConfig {
+  readonly validate: boolean
+  readonly recursionGuard: boolean
+  readonly maxDepth: number
+}
+
+/** @internal */
+export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
+  const { validate = true, recursion = 'guard', maxDepth = 32 } = config
+  if (!Number.isInteger(maxDepth) || maxDepth < 1) {
+    throw new HardError(`EventActionsConfig.maxDepth must be a whole number of at least 1, got ${String(maxDepth)}`)
+  }
+  if (recursion !== 'guard' && recursion !== 'allow') {
+    throw new HardError(`EventActionsConfig.recursion must be 'guard' or 'allow', got ${String(recursion)}`)
+  }
+  if (typeof validate !== 'boolean') {
+    throw new HardError(`EventActionsConfig.validate must be true or false, got ${String(validate)}`)
+  }
+  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth })
+}

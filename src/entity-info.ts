@@ -19,6 +19,8 @@ export type EventActionHandler = (
 /** @internal One attribute slot: how to read it from an instance. */
 interface AttributeSlot {
   readonly path: string
+  /** The column, for column attributes; undefined for relations. */
+  readonly column: ColumnMetadata | undefined
   read(entity: ObjectLiteral): unknown
 }
 
@@ -35,12 +37,17 @@ export interface EntityInfo {
   /** The entity's own `validate` option; undefined means "use the global setting". */
   readonly validate: boolean | undefined
   readonly attributes: ReadonlySet<string>
-  readonly deleteDatePath: string | undefined
+  /** The group of a recover(): the delete-date attribute. */
+  readonly deleteDateGroup: AttributeGroup
   readonly metadata: EntityMetadata
   /** True when `value` is an instance the handler can run on. */
   isInstance(value: unknown): boolean
   /** The group of attributes whose value is not `undefined`; shared between instances with the same shape. */
   definedGroup(entity: ObjectLiteral): AttributeGroup
+  /** Which columns a query selected, as a key for {@link loadGroup}. */
+  selectionKey(isSelected: (column: ColumnMetadata) => boolean): number | string
+  /** The Load group: the selected columns and the relations that hold a value. */
+  loadGroup(entity: ObjectLiteral, selection: number | string): AttributeGroup
   /** Reads an attribute by its path (embedded columns: `address.postcode`). */
   read(entity: ObjectLiteral, path: string): unknown
   /** The values of every attribute, to tell later what a handler changed. */
@@ -66,19 +73,21 @@ export function entityInfo(metadata: EntityMetadata): EntityInfo {
 function columnSlot(column: ColumnMetadata): AttributeSlot {
   const name = column.propertyName
   return column.embeddedMetadata
-    ? { path: column.propertyPath, read: (e) => column.getEntityValue(e) }
-    : { path: name, read: (e) => e[name] }
+    ? { path: column.propertyPath, column, read: (e) => column.getEntityValue(e) }
+    : { path: name, column, read: (e) => e[name] }
 }
 
 function relationSlot(relation: RelationMetadata): AttributeSlot {
   const name = relation.propertyName
-  if (relation.embeddedMetadata) return { path: relation.propertyPath, read: (e) => relation.getEntityValue(e) }
+  if (relation.embeddedMetadata) {
+    return { path: relation.propertyPath, column: undefined, read: (e) => relation.getEntityValue(e) }
+  }
   // Reading a lazy relation's getter would start a query: only an assigned value counts.
   if (relation.isLazy) {
     const own = `__${name}__`
-    return { path: name, read: (e) => (Object.prototype.hasOwnProperty.call(e, own) ? e[own] : undefined) }
+    return { path: name, column: undefined, read: (e) => (Object.prototype.hasOwnProperty.call(e, own) ? e[own] : undefined) }
   }
-  return { path: name, read: (e) => e[name] }
+  return { path: name, column: undefined, read: (e) => e[name] }
 }
 
 function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
@@ -97,28 +106,50 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const attributes = new Set<string>(slotByPath.keys())
   for (const embedded of metadata.embeddeds) attributes.add(embedded.propertyPath)
 
-  // Groups are shared per shape (which attributes are defined), so that N rows
-  // of one query cost N bitmask computations and one AttributeGroup.
+  // Groups are shared per shape (which attributes are in them), so that N rows
+  // of one query cost N small key computations and one AttributeGroup. Keys
+  // are bitmasks up to 30 attributes, '0'/'1' strings beyond.
   const groupCache = new Map<number | string, AttributeGroup>()
   const useBitmask = slots.length <= 30
+  const relationSlots = slots.map((slot, i) => [slot, i] as const).filter(([slot]) => !slot.column)
 
-  const definedGroup = (entity: ObjectLiteral): AttributeGroup => {
-    let key: number | string
+  const keyOf = (inGroup: (slot: AttributeSlot) => boolean): number | string => {
     if (useBitmask) {
       let mask = 0
-      for (let i = 0; i < slots.length; i++) if (slots[i]!.read(entity) !== undefined) mask |= 1 << i
-      key = mask
-    } else {
-      let bits = ''
-      for (let i = 0; i < slots.length; i++) bits += slots[i]!.read(entity) !== undefined ? '1' : '0'
-      key = bits
+      for (let i = 0; i < slots.length; i++) if (inGroup(slots[i]!)) mask |= 1 << i
+      return mask
     }
+    let bits = ''
+    for (let i = 0; i < slots.length; i++) bits += inGroup(slots[i]!) ? '1' : '0'
+    return bits
+  }
+
+  const groupFor = (key: number | string): AttributeGroup => {
     let group = groupCache.get(key)
     if (!group) {
-      group = new AttributeGroup(slots.filter((s) => s.read(entity) !== undefined).map((s) => s.path))
+      const member = (i: number): boolean =>
+        typeof key === 'number' ? (key & (1 << i)) !== 0 : key.charCodeAt(i) === 49 /* '1' */
+      group = new AttributeGroup(slots.filter((_, i) => member(i)).map((s) => s.path))
       groupCache.set(key, group)
     }
     return group
+  }
+
+  const definedGroup = (entity: ObjectLiteral): AttributeGroup => groupFor(keyOf((slot) => slot.read(entity) !== undefined))
+
+  const selectionKey = (isSelected: (column: ColumnMetadata) => boolean): number | string =>
+    keyOf((slot) => slot.column !== undefined && isSelected(slot.column))
+
+  const loadGroup = (entity: ObjectLiteral, selection: number | string): AttributeGroup => {
+    if (relationSlots.length === 0) return groupFor(selection)
+    if (typeof selection === 'number') {
+      let mask = selection
+      for (const [slot, i] of relationSlots) if (slot.read(entity) !== undefined) mask |= 1 << i
+      return groupFor(mask)
+    }
+    const bits = selection.split('')
+    for (const [slot, i] of relationSlots) if (slot.read(entity) !== undefined) bits[i] = '1'
+    return groupFor(bits.join(''))
   }
 
   const read = (entity: ObjectLiteral, path: string): unknown => {
@@ -157,10 +188,12 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     bulkWritesAllowed: options.bulkWrites === 'allow',
     validate: options.validate,
     attributes,
-    deleteDatePath: metadata.deleteDateColumn?.propertyPath,
+    deleteDateGroup: new AttributeGroup(metadata.deleteDateColumn ? [metadata.deleteDateColumn.propertyPath] : []),
     metadata,
     isInstance: target ? (value) => value instanceof target : () => false,
     definedGroup,
+    selectionKey,
+    loadGroup,
     read,
     snapshot,
     changedSince,

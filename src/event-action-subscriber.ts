@@ -18,7 +18,7 @@ import { resolveConfig, type EventActionsConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import { runInOrder } from './transaction-queue'
-import { installTypeOrmPatches, isInternalLoad, SUBSCRIBER_MARK } from './typeorm-internals'
+import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
 
 const { Pre, Post } = EventActionTiming
 
@@ -119,15 +119,17 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     const info = entityInfo(event.metadata)
     // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
     if (!info.handler || !info.isInstance(entity)) return
+    return runInOrder(event.queryRunner, () => this.load(info, entity, event))
+  }
+
+  private load(info: EntityInfo, entity: ObjectLiteral, event: LoadEvent<ObjectLiteral>): void | Promise<void> {
     const { manager, queryRunner } = event
-    return runInOrder(queryRunner, () => {
-      const group = info.definedGroup(entity)
-      const data = dataOf(queryRunner)
-      const base = { info, entity, type: EventActionType.Load, group, manager, data, soft: false, previousSource: undefined }
-      const pre = this.dispatcher.run({ ...base, timing: Pre })
-      if (pre) return pre.then(() => this.dispatcher.run({ ...base, timing: Post }))
-      return this.dispatcher.run({ ...base, timing: Post })
-    })
+    const selection = selectionOf(event.metadata)
+    const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
+    const data = dataOf(queryRunner)
+    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, data, false, undefined)
+    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, data, false, undefined))
+    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, data, false, undefined)
   }
 
   private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
@@ -136,17 +138,17 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     const entity = event.entity
     if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run({
+      this.dispatcher.run(
         info,
         entity,
         timing,
-        type: EventActionType.Insert,
-        group: info.definedGroup(entity),
-        manager: event.manager,
-        data: dataOf(event.queryRunner),
-        soft: false,
-        previousSource: undefined,
-      }),
+        EventActionType.Insert,
+        info.definedGroup(entity),
+        event.manager,
+        dataOf(event.queryRunner),
+        false,
+        undefined,
+      ),
     )
   }
 
@@ -155,17 +157,17 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     if (!info.handler || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run({
+      this.dispatcher.run(
         info,
         entity,
         timing,
-        type: EventActionType.Update,
-        group: updateGroup(event),
-        manager: event.manager,
-        data: dataOf(event.queryRunner),
-        soft: false,
-        previousSource: event.databaseEntity,
-      }),
+        EventActionType.Update,
+        updateGroup(event),
+        event.manager,
+        dataOf(event.queryRunner),
+        false,
+        event.databaseEntity,
+      ),
     )
   }
 
@@ -174,18 +176,18 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     if (!info.handler || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run({
+      this.dispatcher.run(
         info,
         entity,
         timing,
-        type: EventActionType.Delete,
-        group: null,
-        manager: event.manager,
-        data: dataOf(event.queryRunner),
+        EventActionType.Delete,
+        null,
+        event.manager,
+        dataOf(event.queryRunner),
         soft,
         // TypeORM clears the primary key on the instance before Post Delete; the database copy keeps it.
-        previousSource: event.databaseEntity ?? { ...entity, ...(event.entityId as ObjectLiteral | undefined) },
-      }),
+        event.databaseEntity,
+      ),
     )
   }
 
@@ -194,17 +196,17 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     if (!info.handler || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run({
+      this.dispatcher.run(
         info,
         entity,
         timing,
-        type: EventActionType.Update,
-        group: new AttributeGroup(info.deleteDatePath ? [info.deleteDatePath] : []),
-        manager: event.manager,
-        data: dataOf(event.queryRunner),
-        soft: false,
-        previousSource: event.databaseEntity,
-      }),
+        EventActionType.Update,
+        info.deleteDateGroup,
+        event.manager,
+        dataOf(event.queryRunner),
+        false,
+        event.databaseEntity,
+      ),
     )
   }
 

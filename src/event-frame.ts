@@ -1,13 +1,21 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
+import type { ObjectLiteral } from 'typeorm'
+import type { EntityInfo } from './entity-info'
 import type { EventChainLink } from './errors'
+import type { EventActionTiming } from './event-action-timing'
+import type { EventActionType } from './event-action-type'
 
 /**
  * @internal One running handler. Frames form a chain through `parent`, kept
  * in AsyncLocalStorage so that a write started inside a handler (on any
- * connection) knows it is nested, how deep, and in which chain.
+ * connection) knows it is nested, how deep, and in which chain. The printable
+ * link is built only when an error needs it.
  */
 export interface EventFrame {
-  readonly link: EventChainLink
+  readonly info: EntityInfo
+  readonly entity: ObjectLiteral
+  readonly timing: EventActionTiming
+  readonly type: EventActionType
   readonly depth: number
   readonly parent: EventFrame | undefined
 }
@@ -15,9 +23,11 @@ export interface EventFrame {
 /** @internal */
 export const frames = new AsyncLocalStorage<EventFrame>()
 
-/** @internal The chain from the outermost frame to `link`. */
-export function chainOf(parent: EventFrame | undefined, link: EventChainLink): EventChainLink[] {
-  const chain = [link]
-  for (let f = parent; f; f = f.parent) chain.unshift(f.link)
+/** @internal The chain from the outermost frame down to `frame`, printable. */
+export function chainOf(frame: EventFrame): EventChainLink[] {
+  const chain: EventChainLink[] = []
+  for (let f: EventFrame | undefined = frame; f; f = f.parent) {
+    chain.unshift({ entityName: f.info.name, id: f.info.idOf(f.entity), timing: f.timing, type: f.type })
+  }
   return chain
 }

@@ -8,6 +8,11 @@
  *   copy of every entity through an ordinary getMany(), which broadcasts
  *   afterLoad. A user must never see Load in the middle of a save, so the
  *   reload runs inside a marker context and afterLoad ignores it.
+ * - RawSqlResultsToEntityTransformer.transform: TypeORM builds loaded
+ *   entities with their constructor, so a class-field initializer makes an
+ *   unselected column look loaded. The transformer knows which columns each
+ *   alias selected; we note that per entity, and afterLoad (which TypeORM
+ *   calls synchronously right after transform) builds the Load group from it.
  * - Insert/Update/Delete/SoftDeleteQueryBuilder.execute: TypeORM's bulk writes
  *   (`update(criteria, values)`, `delete(criteria)`, QueryBuilder writes,
  *   insert of plain objects) reach subscribers without instances, so event
@@ -28,6 +33,9 @@ import {
 } from 'typeorm'
 import { SoftDeleteQueryBuilder } from 'typeorm/query-builder/SoftDeleteQueryBuilder'
 import { SubjectDatabaseEntityLoader } from 'typeorm/persistence/SubjectDatabaseEntityLoader'
+import { RawSqlResultsToEntityTransformer } from 'typeorm/query-builder/transformer/RawSqlResultsToEntityTransformer'
+import { DriverUtils } from 'typeorm/driver/DriverUtils'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import { entityInfo, type EntityInfo } from './entity-info'
 import { BulkWriteError } from './errors'
 
@@ -39,6 +47,45 @@ const internalLoads = new AsyncLocalStorage<true>()
 /** @internal True while TypeORM reloads database copies for a save/remove. */
 export function isInternalLoad(): boolean {
   return internalLoads.getStore() === true
+}
+
+/**
+ * What the last top-level transform selected, per entity: a selection key
+ * (see EntityInfo.selectionKey), or null when two aliases of one entity
+ * selected differently (then the Load group falls back to defined values).
+ */
+const selections = new Map<EntityMetadata, number | string | null>()
+let transformDepth = 0
+
+/** @internal The columns the query that produced the entities being loaded selected, if known. */
+export function selectionOf(metadata: EntityMetadata): number | string | null | undefined {
+  return selections.get(metadata)
+}
+
+/** The parts of RawSqlResultsToEntityTransformer the selection tracking reads. */
+interface Transformer {
+  driver: DataSource['driver']
+  buildAlias?(aliasName: string, columnName: string): string
+}
+
+interface Alias {
+  name: string
+  hasMetadata: boolean
+  metadata: EntityMetadata
+}
+
+function recordSelection(transformer: Transformer, rawResults: ObjectLiteral[], alias: Alias): void {
+  const first = rawResults[0]
+  if (!first || !alias.hasMetadata) return
+  const keyOf = (column: ColumnMetadata): string =>
+    transformer.buildAlias
+      ? transformer.buildAlias(alias.name, column.databaseName)
+      : DriverUtils.buildAlias(transformer.driver, undefined, alias.name, column.databaseName)
+  const info = entityInfo(alias.metadata)
+  if (!info.handler) return
+  const key = info.selectionKey((column) => first[keyOf(column)] !== undefined)
+  const seen = selections.get(alias.metadata)
+  selections.set(alias.metadata, seen === undefined || seen === key ? key : null)
 }
 
 /** The parts of a QueryBuilder the guards read; all exist on 0.3.20+ and 1.x. */
@@ -111,6 +158,22 @@ export function installTypeOrmPatches(): void {
   const originalLoad = loader.load
   loader.load = function (this: unknown, ...args: unknown[]) {
     return internalLoads.run(true, () => originalLoad.apply(this, args))
+  }
+
+  const transformer = RawSqlResultsToEntityTransformer.prototype as unknown as {
+    transform: (this: Transformer, rawResults: ObjectLiteral[], alias: Alias) => unknown
+  }
+  const originalTransform = transformer.transform
+  transformer.transform = function (this: Transformer, rawResults: ObjectLiteral[], alias: Alias) {
+    // transform() recurses for joined aliases; a new top-level call starts a new query.
+    if (transformDepth === 0) selections.clear()
+    recordSelection(this, rawResults, alias)
+    transformDepth++
+    try {
+      return originalTransform.call(this, rawResults, alias)
+    } finally {
+      transformDepth--
+    }
   }
 
   wrapExecute(InsertQueryBuilder as unknown as Patchable, (builder, info) => {

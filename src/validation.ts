@@ -51,20 +51,29 @@ const validatorOptions = {
   validationError: { target: false, value: true },
 } as const
 
+/** True when the attribute at `path` is touched: in the group itself, inside an embedded in it, or holding one in it. */
+function judged(path: string, group: AttributeGroup | null): boolean {
+  if (group === null || group.has(path)) return true
+  for (const name of group) if (name.startsWith(`${path}.`) || path.startsWith(`${name}.`)) return true
+  return false
+}
+
 function toFailures(errors: ClassValidatorError[], group: AttributeGroup | null): ValidationFailure[] {
   const failures: ValidationFailure[] = []
+  // Only the attributes the event touches are judged: an old invalid value in
+  // an untouched column must not block an unrelated change. Embedded columns
+  // come back nested (address -> postcode) and are matched by their path.
   const visit = (list: ClassValidatorError[], prefix: string): void => {
     for (const error of list) {
       const attribute = prefix + error.property
+      if (!judged(attribute, group)) continue
       if (error.constraints) {
         failures.push({ attribute, value: error.value, constraints: Object.values(error.constraints) })
       }
       if (error.children?.length) visit(error.children, `${attribute}.`)
     }
   }
-  // Only the attributes the event touches are judged: an old invalid value in
-  // an untouched column must not block an unrelated change.
-  visit(group ? errors.filter((e) => group.has(e.property)) : errors, '')
+  visit(errors, '')
   return failures
 }
 

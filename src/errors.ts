@@ -144,7 +144,8 @@ export class BulkWriteError extends HardError {
   constructor(entityName: string, operation: string, advice: string) {
     super(
       `${entityName} has event actions, and ${operation} would bypass them. ${advice} ` +
-        `To bypass them on purpose, pass { listeners: false } (repository methods) or call .callListeners(false) (QueryBuilder), ` +
+        `To bypass them on purpose, pass { listeners: false } to save()/remove(), or run the write through a QueryBuilder ` +
+        `with .callListeners(false) (repository update()/delete()/insert() have no such option), ` +
         `or let the entity opt in with @EventActionOptions({ bulkWrites: 'allow' }).`,
       { entityName },
     )

@@ -92,6 +92,8 @@ function recordSelection(transformer: Transformer, rawResults: ObjectLiteral[], 
 interface WriteBuilder {
   connection: DataSource
   expressionMap: {
+    onUpdate?: unknown
+    onIgnore?: boolean
     callListeners: boolean
     useTransaction: boolean
     mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata }
@@ -177,6 +179,10 @@ export function installTypeOrmPatches(): void {
   }
 
   wrapExecute(InsertQueryBuilder as unknown as Patchable, (builder, info) => {
+    // An upsert may update an existing row: it would fire Insert for an update.
+    if (builder.expressionMap.onUpdate || builder.expressionMap.onIgnore) {
+      throw BulkWriteError.bulk(info.name, 'upsert() / QueryBuilder orUpdate()/orIgnore()')
+    }
     for (const valueSet of builder.getValueSets!()) {
       if (!info.isInstance(valueSet)) throw BulkWriteError.plainObject(info.name, 'insert() of a plain object')
     }

@@ -119,13 +119,20 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     const info = entityInfo(event.metadata)
     // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
     if (!info.handler || !info.isInstance(entity)) return
-    return runInOrder(event.queryRunner, () => this.load(info, entity, event))
-  }
-
-  private load(info: EntityInfo, entity: ObjectLiteral, event: LoadEvent<ObjectLiteral>): void | Promise<void> {
-    const { manager, queryRunner } = event
+    // The selection is what the query that is broadcasting right now selected:
+    // read it now, not when a deferred unit runs and another query has replaced it.
     const selection = selectionOf(event.metadata)
     const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
+    return runInOrder(event.queryRunner, () => this.load(info, entity, group, event))
+  }
+
+  private load(
+    info: EntityInfo,
+    entity: ObjectLiteral,
+    group: AttributeGroup,
+    event: LoadEvent<ObjectLiteral>,
+  ): void | Promise<void> {
+    const { manager, queryRunner } = event
     const data = dataOf(queryRunner)
     const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, data, false, undefined)
     if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, data, false, undefined))

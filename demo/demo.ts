@@ -2,7 +2,7 @@
  * `npm run demo`: event actions on embedded SQLite, printing what happened.
  */
 import 'reflect-metadata'
-import { EntityValidationError, SoftError } from '../src'
+import { auditTrail, EntityValidationError, runAction, SoftError, type ActionUser } from '../src'
 import { dataSource } from '../ormconfig'
 import { Account, Order, OrderLine } from './entities'
 import { eventLog } from './event-log'
@@ -29,6 +29,9 @@ async function attempt(what: string, work: () => Promise<unknown>): Promise<void
     } else throw error
   }
 }
+
+const clerk: ActionUser = { id: 17, name: 'Clara (clerk)' }
+const warehouse: ActionUser = { id: 'wh-2', name: 'Will (warehouse)' }
 
 async function main(): Promise<void> {
   await dataSource.initialize()
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
     Object.assign(new OrderLine(), { product: 'tea', quantity: 2, price: 350, order }),
     Object.assign(new OrderLine(), { product: 'scones', quantity: 6, price: 120, order }),
   ]
-  await attempt('save the order', () => orders.save(order))
+  await attempt('save the order', () => runAction({ name: 'orders:create', user: clerk, requestId: 'req-1001' }, () => orders.save(order)))
   flushEvents()
   console.log(`   order total in the database: ${(await orders.findOneByOrFail({ id: order.id })).total}`)
   eventLog.length = 0
@@ -70,7 +73,7 @@ async function main(): Promise<void> {
   flushEvents()
   loaded.lines.forEach((line) => (line.order = loaded))
   loaded.status = 'shipped'
-  await attempt('ship the order', () => orders.save(loaded))
+  await attempt('ship the order', () => runAction({ name: 'orders:ship', user: warehouse }, () => orders.save(loaded)))
   flushEvents()
   console.log(`   shippedLines in the database: ${(await orders.findOneByOrFail({ id: order.id })).shippedLines}`)
   console.log('   (the nested saves of Order#1 were written, but fired no second Order Update)')
@@ -79,7 +82,9 @@ async function main(): Promise<void> {
   section('A line with quantity 0 is refused, and the whole save rolls back')
   loaded.lines[0]!.quantity = 0
   loaded.customer = 'Ada Lovelace'
-  await attempt('save the order with a bad line', () => orders.save(loaded))
+  await attempt('save the order with a bad line', () =>
+    runAction({ name: 'orders:edit', user: clerk }, () => orders.save(loaded)),
+  )
   flushEvents()
   const fresh = await orders.findOneByOrFail({ id: order.id })
   console.log(`   customer in the database is still: ${fresh.customer}`)
@@ -89,9 +94,17 @@ async function main(): Promise<void> {
   const lineRepo = dataSource.getRepository(OrderLine)
   const tea = await lineRepo.findOneOrFail({ where: { product: 'tea' }, relations: { order: true } })
   eventLog.length = 0
-  await attempt('remove the tea line', () => lineRepo.remove(tea))
+  await attempt('remove the tea line', () => runAction({ name: 'orders:edit', user: clerk }, () => lineRepo.remove(tea)))
   flushEvents()
   console.log(`   order total in the database: ${(await orders.findOneByOrFail({ id: order.id })).total}`)
+
+  section(`Audit trail of Order#${order.id} (written in each save's own transaction; the refused edit left none)`)
+  for (const entry of await auditTrail(dataSource, Order, order.id)) {
+    const changes = Object.entries(entry.changes)
+      .map(([attr, c]) => `${attr}: ${JSON.stringify(c.old)} -> ${JSON.stringify(c.new)}`)
+      .join(', ')
+    console.log(`   #${entry.id} ${entry.operation.padEnd(6)} by user ${String(entry.userId).padEnd(5)} in ${String(entry.actionName).padEnd(13)} ${changes}`)
+  }
 
   await dataSource.destroy()
 }

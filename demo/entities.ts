@@ -1,6 +1,7 @@
 import { IsEmail, Length } from 'class-validator'
 import { Column, Entity, ManyToOne, Not, OneToMany, PrimaryGeneratedColumn } from 'typeorm'
 import {
+  Audited,
   EventActionTiming,
   EventActionType,
   inGroup,
@@ -44,6 +45,7 @@ export class Account implements EventActionEntity {
 }
 
 @Entity('demo_order')
+@Audited()
 export class Order implements EventActionEntity {
   @PrimaryGeneratedColumn() id!: number
   @Column() customer!: string
@@ -59,6 +61,8 @@ export class Order implements EventActionEntity {
     // order happens while this handler runs, so the recursion guard writes it
     // without dispatching Order Update a second time.
     if (timing === Post && type === Update && inGroup(this, 'status', group) && this.status === 'shipped') {
+      // Mail only once the shipment is committed; never for a rolled-back one.
+      ctx.afterCommit(() => console.log(`   (after commit) mail to ${this.customer}: order #${this.id} shipped by ${String(ctx.user?.name)}`))
       for (const line of this.lines ?? []) {
         line.status = 'shipped'
         await ctx.manager.save(line)
@@ -68,6 +72,7 @@ export class Order implements EventActionEntity {
 }
 
 @Entity('demo_order_line')
+@Audited({ exclude: ['status'] })
 export class OrderLine implements EventActionEntity {
   @PrimaryGeneratedColumn() id!: number
   @Column() product!: string

@@ -1,4 +1,4 @@
-import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { ObjectLiteral, QueryRunner } from 'typeorm'
 import { AttributeGroup } from './attribute-group'
 import type { ResolvedConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
@@ -32,8 +32,7 @@ export class Dispatcher {
     timing: EventActionTiming,
     type: EventActionType,
     group: AttributeGroup | null,
-    manager: EntityManager,
-    data: ObjectLiteral,
+    queryRunner: QueryRunner,
     soft: boolean,
     previousSource: ObjectLiteral | undefined,
   ): void | Promise<void> {
@@ -48,7 +47,18 @@ export class Dispatcher {
 
     const validates = this.validates(info, timing, type)
     const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
-    const ctx = new HandlerContext(info, entity, timing, type, group, manager, depth, data, soft, previousSource)
+    const ctx = new HandlerContext(
+      info,
+      entity,
+      timing,
+      type,
+      group,
+      queryRunner,
+      depth,
+      soft,
+      previousSource,
+      this.config.onAfterCommitError,
+    )
 
     let result: unknown
     try {

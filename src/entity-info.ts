@@ -6,6 +6,7 @@ import type { EventActionContext } from './event-action-context'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
 import { entityOptionsOf } from './event-action-options'
+import { auditedOptionsOf, type AuditedOptions } from './audit/audited'
 
 /** @internal The `_eventAction` method, as the dispatcher calls it. */
 export type EventActionHandler = (
@@ -33,6 +34,10 @@ export interface EntityInfo {
   readonly target: Function | undefined
   /** The prototype's `_eventAction`, or undefined when the entity has none. */
   readonly handler: EventActionHandler | undefined
+  /** `@Audited` options, or undefined when the entity is not audited. */
+  readonly audit: Readonly<AuditedOptions> | undefined
+  /** True when events of this entity do anything: a handler or an audit. */
+  readonly active: boolean
   readonly bulkWritesAllowed: boolean
   /** The entity's own `validate` option; undefined means "use the global setting". */
   readonly validate: boolean | undefined
@@ -95,6 +100,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const proto: ObjectLiteral | undefined = target?.prototype
   const handler = typeof proto?._eventAction === 'function' ? (proto._eventAction as EventActionHandler) : undefined
   const options = target ? entityOptionsOf(target) : {}
+  const audit = target ? auditedOptionsOf(target) : undefined
 
   const slots: AttributeSlot[] = []
   for (const column of metadata.columns) {
@@ -185,6 +191,8 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     name: metadata.name,
     target,
     handler,
+    audit,
+    active: handler !== undefined || audit !== undefined,
     bulkWritesAllowed: options.bulkWrites === 'allow',
     validate: options.validate,
     attributes,

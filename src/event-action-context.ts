@@ -1,4 +1,5 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { ActionUser } from './action-context'
 import type { AttributeGroup } from './attribute-group'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
@@ -41,4 +42,23 @@ export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
   previous<K extends keyof E & string>(attr: K): E[K] | undefined
   /** `{ attr: { old, new } }` for every attribute in the group (`{}` for Delete). */
   changes(): Record<string, AttributeChange>
+  /** The name of the action this event runs in (`runAction`), or undefined. */
+  readonly action: string | undefined
+  /** The user of that action, or undefined. */
+  readonly user: ActionUser | undefined
+  /** The request id of that action, or undefined. */
+  readonly requestId: string | undefined
+  /**
+   * Runs `fn` once after the transaction commits; never if it rolls back.
+   * An error in `fn` cannot undo the commit: it goes to the configured
+   * `onAfterCommitError` (default: logged with entity and event).
+   */
+  afterCommit(fn: () => unknown): void
+  /**
+   * Writes an audit entry for `entity` (default: this event's entity) in
+   * this transaction: the CaseMaster `bo.writeAudit`. `operation` defaults to
+   * the event's (`insert`, `update`, `delete`, or the type in lower case).
+   * Called in Pre Insert, the entry still gets the generated key.
+   */
+  writeAudit(entity?: ObjectLiteral, operation?: string): Promise<void>
 }

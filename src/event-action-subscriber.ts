@@ -8,8 +8,12 @@ import {
   type RecoverEvent,
   type RemoveEvent,
   type SoftRemoveEvent,
+  type TransactionCommitEvent,
+  type TransactionRollbackEvent,
+  type TransactionStartEvent,
   type UpdateEvent,
 } from 'typeorm'
+import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
 import { AttributeGroup } from './attribute-group'
 import { Dispatcher } from './dispatcher'
 import { entityInfo, type EntityInfo } from './entity-info'
@@ -18,15 +22,19 @@ import { resolveConfig, type EventActionsConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import { runInOrder } from './transaction-queue'
+import {
+  afterCommit,
+  afterRollback,
+  beforeCommit,
+  dropStaleOutsideTransaction,
+  flushOutsideTransaction,
+  transactionStarted,
+} from './transaction-state'
 import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
 
 const { Pre, Post } = EventActionTiming
 
 type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
-
-function dataOf(queryRunner: QueryRunner): ObjectLiteral {
-  return queryRunner.data ?? {}
-}
 
 /** The group of an Update: TypeORM's changed columns and relations, by property path. */
 function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
@@ -114,6 +122,22 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     return this.recoverEvent(Post, event)
   }
 
+  afterTransactionStart(event: TransactionStartEvent): void {
+    transactionStarted(event.queryRunner)
+  }
+
+  beforeTransactionCommit(event: TransactionCommitEvent): void | Promise<void> {
+    return beforeCommit(event.queryRunner)
+  }
+
+  afterTransactionCommit(event: TransactionCommitEvent): void | Promise<void> {
+    return afterCommit(event.queryRunner)
+  }
+
+  afterTransactionRollback(event: TransactionRollbackEvent): void {
+    afterRollback(event.queryRunner)
+  }
+
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void | Promise<void> {
     if (!event || isInternalLoad()) return
     const info = entityInfo(event.metadata)
@@ -132,27 +156,51 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     group: AttributeGroup,
     event: LoadEvent<ObjectLiteral>,
   ): void | Promise<void> {
-    const { manager, queryRunner } = event
-    const data = dataOf(queryRunner)
-    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, data, false, undefined)
-    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, data, false, undefined))
-    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, data, false, undefined)
+    const { queryRunner } = event
+    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, queryRunner, false, undefined)
+    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, queryRunner, false, undefined))
+    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, queryRunner, false, undefined)
+  }
+
+  /** One write event: (Post, audited entities) the automatic audit entry, then the handler. */
+  private write(
+    info: EntityInfo,
+    entity: ObjectLiteral,
+    timing: EventActionTiming,
+    type: EventActionType,
+    group: AttributeGroup | null,
+    queryRunner: QueryRunner,
+    soft: boolean,
+    previous: ObjectLiteral | undefined,
+  ): void | Promise<void> {
+    // The entry is recorded before the Post handler runs: the row was written
+    // then, so the trail stays in the order of the writes, and writes the
+    // handler makes come after it. A failing handler rolls the entry back too.
+    if (timing === Post && info.audit) {
+      writeAuditEntry(queryRunner, info, entity, operationOf(type), auditChanges(info, entity, type, group, previous), previous, entity)
+    }
+    if (timing === Pre) {
+      dropStaleOutsideTransaction(queryRunner, entity)
+      return this.dispatcher.run(info, entity, timing, type, group, queryRunner, soft, previous)
+    }
+    const ran = this.dispatcher.run(info, entity, timing, type, group, queryRunner, soft, previous)
+    // Outside a transaction this write is done now: the entries its events made are written.
+    return ran ? ran.then(() => flushOutsideTransaction(queryRunner, entity)) : flushOutsideTransaction(queryRunner, entity)
   }
 
   private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.handler) return
+    if (!info.active) return
     const entity = event.entity
     if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run(
+      this.write(
         info,
         entity,
         timing,
         EventActionType.Insert,
         info.definedGroup(entity),
-        event.manager,
-        dataOf(event.queryRunner),
+        event.queryRunner,
         false,
         undefined,
       ),
@@ -161,17 +209,16 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private updateEvent(timing: EventActionTiming, event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.handler || !this.isSavePath(info, event)) return
+    if (!info.active || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run(
+      this.write(
         info,
         entity,
         timing,
         EventActionType.Update,
         updateGroup(event),
-        event.manager,
-        dataOf(event.queryRunner),
+        event.queryRunner,
         false,
         event.databaseEntity,
       ),
@@ -180,17 +227,16 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private deleteEvent(timing: EventActionTiming, event: RemoveEvent<ObjectLiteral>, soft: boolean): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.handler || !this.isSavePath(info, event)) return
+    if (!info.active || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run(
+      this.write(
         info,
         entity,
         timing,
         EventActionType.Delete,
         null,
-        event.manager,
-        dataOf(event.queryRunner),
+        event.queryRunner,
         soft,
         // TypeORM clears the primary key on the instance before Post Delete; the database copy keeps it.
         event.databaseEntity,
@@ -200,17 +246,16 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private recoverEvent(timing: EventActionTiming, event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.handler || !this.isSavePath(info, event)) return
+    if (!info.active || !this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
-      this.dispatcher.run(
+      this.write(
         info,
         entity,
         timing,
         EventActionType.Update,
         info.deleteDateGroup,
-        event.manager,
-        dataOf(event.queryRunner),
+        event.queryRunner,
         false,
         event.databaseEntity,
       ),

@@ -1,4 +1,5 @@
 import { HardError } from './errors'
+import type { AfterCommitErrorHandler, AfterCommitOrigin } from './transaction-state'
 
 /** Library-wide settings, given to {@link withEventActions} or `new EventActionSubscriber(config)`. */
 export interface EventActionsConfig {
@@ -20,6 +21,12 @@ export interface EventActionsConfig {
    * Defaults to `32`.
    */
   maxDepth?: number
+  /**
+   * Receives errors thrown by `ctx.afterCommit` callbacks. The transaction
+   * has committed by then, so the error is reported here instead of thrown.
+   * Defaults to logging with `console.error`, naming entity and event.
+   */
+  onAfterCommitError?: (error: unknown, origin: AfterCommitOrigin) => void
 }
 
 /** @internal The settings with every default applied. */
@@ -27,11 +34,16 @@ export interface ResolvedConfig {
   readonly validate: boolean
   readonly recursionGuard: boolean
   readonly maxDepth: number
+  readonly onAfterCommitError: AfterCommitErrorHandler
+}
+
+const logAfterCommitError: AfterCommitErrorHandler = (error, origin) => {
+  console.error(`typeorm-event-actions: an afterCommit callback of ${origin.entityName} ${origin.timing} ${origin.type} failed`, error)
 }
 
 /** @internal */
 export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
-  const { validate = true, recursion = 'guard', maxDepth = 32 } = config
+  const { validate = true, recursion = 'guard', maxDepth = 32, onAfterCommitError = logAfterCommitError } = config
   if (!Number.isInteger(maxDepth) || maxDepth < 1) {
     throw new HardError(`EventActionsConfig.maxDepth must be a whole number of at least 1, got ${String(maxDepth)}`)
   }
@@ -41,5 +53,8 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
   if (typeof validate !== 'boolean') {
     throw new HardError(`EventActionsConfig.validate must be true or false, got ${String(validate)}`)
   }
-  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth })
+  if (typeof onAfterCommitError !== 'function') {
+    throw new HardError(`EventActionsConfig.onAfterCommitError must be a function, got ${String(onAfterCommitError)}`)
+  }
+  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth, onAfterCommitError })
 }

@@ -1,15 +1,21 @@
-import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
+import { currentAction, type ActionUser } from './action-context'
 import type { AttributeGroup } from './attribute-group'
+import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
 import type { AttributeChange, EventActionContext } from './event-action-context'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
-import type { EntityInfo } from './entity-info'
+import { entityInfo, type EntityInfo } from './entity-info'
 import { HardError } from './errors'
+import { registerAfterCommit, type AfterCommitErrorHandler } from './transaction-state'
+
+const EMPTY_DATA: ObjectLiteral = Object.freeze({})
 
 /**
  * @internal The context object handed to `_eventAction`. A class rather than
  * an object literal so that the methods live once on the prototype: a Load
- * of N rows allocates N small objects and nothing else.
+ * of N rows allocates N small objects and nothing else. The action fields are
+ * getters, read only when a handler asks.
  */
 export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements EventActionContext<E> {
   constructor(
@@ -18,15 +24,35 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     readonly timing: EventActionTiming,
     readonly type: EventActionType,
     readonly group: AttributeGroup | null,
-    readonly manager: EntityManager,
+    private readonly queryRunner: QueryRunner,
     readonly depth: number,
-    readonly data: ObjectLiteral,
     readonly soft: boolean,
     private readonly previousSource: ObjectLiteral | undefined,
+    private readonly onAfterCommitError: AfterCommitErrorHandler,
   ) {}
 
   get entityName(): string {
     return this.info.name
+  }
+
+  get manager(): EntityManager {
+    return this.queryRunner.manager
+  }
+
+  get data(): ObjectLiteral {
+    return this.queryRunner.data ?? EMPTY_DATA
+  }
+
+  get action(): string | undefined {
+    return currentAction()?.name
+  }
+
+  get user(): ActionUser | undefined {
+    return currentAction()?.user
+  }
+
+  get requestId(): string | undefined {
+    return currentAction()?.requestId
   }
 
   previous<K extends keyof E & string>(attr: K): E[K] | undefined {
@@ -44,5 +70,33 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
       }
     }
     return out
+  }
+
+  afterCommit(fn: () => unknown): void {
+    if (typeof fn !== 'function') throw new HardError(`ctx.afterCommit needs a function, got ${String(fn)}`, this.origin())
+    void registerAfterCommit(this.queryRunner, fn, this.origin(), this.onAfterCommitError)
+  }
+
+  writeAudit(entity: ObjectLiteral = this.entity, operation?: string): Promise<void> {
+    if (operation !== undefined && (typeof operation !== 'string' || operation.trim() === '')) {
+      return Promise.reject(new HardError(`ctx.writeAudit needs a non-empty operation word, got ${JSON.stringify(operation)}`, this.origin()))
+    }
+    const own = entity === this.entity
+    let info: EntityInfo
+    try {
+      info = own ? this.info : entityInfo(this.queryRunner.connection.getMetadata(entity.constructor))
+    } catch (error) {
+      return Promise.reject(new HardError(`ctx.writeAudit: ${String(entity?.constructor?.name)} is not an entity of this DataSource`, { ...this.origin(), cause: error }))
+    }
+    const changes = own
+      ? auditChanges(info, entity, this.type, this.group, this.previousSource)
+      : auditChanges(info, entity, this.type, null, undefined)
+    const fallback = own ? this.previousSource : undefined
+    writeAuditEntry(this.queryRunner, info, entity, operation ?? operationOf(this.type), changes, fallback, this.entity)
+    return Promise.resolve()
+  }
+
+  private origin(): { entityName: string; type: EventActionType; timing: EventActionTiming } {
+    return { entityName: this.info.name, type: this.type, timing: this.timing }
   }
 }

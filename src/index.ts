@@ -2,7 +2,12 @@
  * typeorm-event-actions: CaseMaster-style event actions for TypeORM entities.
  * This file is the whole public surface.
  */
+export { currentAction, runAction, type ActionContext, type ActionUser } from './action-context'
 export { AttributeGroup } from './attribute-group'
+export { AuditEntry, type AuditChange } from './audit/audit-entry'
+export { auditTrail } from './audit/audit-trail'
+export { Audited, type AuditedOptions } from './audit/audited'
+export { CreateAuditEntryTable, CreateAuditEntryTable1763769600000 } from './audit/create-audit-entry-table'
 export type { AttributeChange, EventActionContext } from './event-action-context'
 export type { EventActionEntity } from './event-action-entity'
 export { EventActionOptions, type EntityEventActionOptions } from './event-action-options'
@@ -22,4 +27,5 @@ export {
   type ValidationFailure,
 } from './errors'
 export { anyInGroup, inGroup } from './in-group'
+export type { AfterCommitOrigin } from './transaction-state'
 export { withEventActions } from './with-event-actions'

@@ -88,6 +88,15 @@ function recordSelection(transformer: Transformer, rawResults: ObjectLiteral[], 
   selections.set(alias.metadata, seen === undefined || seen === key ? key : null)
 }
 
+/**
+ * @internal How many transactions are open on the query runner (1: the
+ * outermost, more: savepoints). TypeORM keeps it protected; it exists, with
+ * this meaning, on every driver of 0.3.20+ and 1.x.
+ */
+export function transactionDepthOf(queryRunner: object): number {
+  return (queryRunner as { transactionDepth?: number }).transactionDepth ?? 0
+}
+
 /** The parts of a QueryBuilder the guards read; all exist on 0.3.20+ and 1.x. */
 interface WriteBuilder {
   connection: DataSource
@@ -125,7 +134,7 @@ function guardedEntity(builder: WriteBuilder): EntityInfo | undefined {
   const map = builder.expressionMap
   if (!map.callListeners || !map.mainAlias?.hasMetadata) return undefined
   const info = entityInfo(map.mainAlias.metadata)
-  if (!info.handler || info.bulkWritesAllowed) return undefined
+  if (!info.active || info.bulkWritesAllowed) return undefined
   return connectionUsesEventActions(builder.connection) ? info : undefined
 }
 

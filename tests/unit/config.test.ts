@@ -1,5 +1,6 @@
 import type { DataSourceOptions } from 'typeorm'
 import { EventActionSubscriber, HardError, withEventActions, type EventActionsConfig } from '../../src'
+import { AuditEntry } from '../../src'
 
 const base = { type: 'sqlite', database: ':memory:', entities: [] } as DataSourceOptions
 
@@ -21,6 +22,7 @@ describe('EventActionsConfig', () => {
     ['maxDepth Infinity', { maxDepth: Infinity }, /maxDepth.*got Infinity/],
     ["maxDepth '4'", { maxDepth: '4' as unknown as number }, /maxDepth.*got 4/],
     ["recursion 'x'", { recursion: 'x' as 'allow' }, /recursion must be 'guard' or 'allow', got x/],
+    ['onAfterCommitError not a function', { onAfterCommitError: 'log' as unknown as () => void }, /onAfterCommitError must be a function, got log/],
     ["validate 'yes'", { validate: 'yes' as unknown as boolean }, /validate must be true or false, got yes/],
   ]
 
@@ -64,7 +66,10 @@ describe('withEventActions', () => {
     expect(subscribers).toHaveLength(2)
     expect(subscribers[0]).toBe(OtherSubscriber)
     expect(subscribers[1]!.prototype).toBeInstanceOf(EventActionSubscriber)
-    expect(result.entities).toBe(base.entities)
+    // The audit entity is added; the caller's list is not changed.
+    expect(result.entities).toEqual([...((base.entities as Function[]) ?? []), AuditEntry])
+    expect(base.entities ?? []).not.toContain(AuditEntry)
+    expect(withEventActions(result).entities).toEqual(result.entities)
     expect(result.type).toBe('sqlite')
   })
 

@@ -1,0 +1,30 @@
+import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
+import { AuditEntry } from './audit-entry'
+
+/**
+ * The audit entries of one entity, oldest first. `id` is the primary key
+ * value (or, for composite keys, an object of them).
+ *
+ * @example
+ * ```ts
+ * const history = await auditTrail(dataSource, Order, order.id)
+ * history.map((e) => `${e.operation} by ${e.userId}: ${JSON.stringify(e.changes)}`)
+ * ```
+ */
+export async function auditTrail<E extends ObjectLiteral>(
+  source: DataSource | EntityManager,
+  entity: EntityTarget<E>,
+  id: string | number | ObjectLiteral,
+): Promise<AuditEntry[]> {
+  const manager = 'manager' in source && !('queryRunner' in source) ? source.manager : (source as EntityManager)
+  const metadata = manager.connection.getMetadata(entity)
+  return manager.getRepository(AuditEntry).find({
+    where: { entityName: metadata.name, entityId: typeof id === 'object' ? stableJson(id) : String(id) },
+    order: { id: 'ASC' },
+  })
+}
+
+/** @internal JSON with sorted keys, so that a composite key has one string form. */
+export function stableJson(value: ObjectLiteral): string {
+  return JSON.stringify(Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]])))
+}

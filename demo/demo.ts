@@ -2,7 +2,7 @@
  * `npm run demo`: event actions on embedded SQLite, printing what happened.
  */
 import 'reflect-metadata'
-import { auditTrail, EntityValidationError, runAction, SoftError, type ActionUser } from '../src'
+import { auditTrail, EntityValidationError, EventActions, runAction, SoftError, type ActionUser } from '../src'
 import { dataSource } from '../ormconfig'
 import { Account, Order, OrderLine } from './entities'
 import { eventLog } from './event-log'
@@ -105,6 +105,27 @@ async function main(): Promise<void> {
       .join(', ')
     console.log(`   #${entry.id} ${entry.operation.padEnd(6)} by user ${String(entry.userId).padEnd(5)} in ${String(entry.actionName).padEnd(13)} ${changes}`)
   }
+
+  section('Business-object operations: create, copy, reset, fromRecordSet')
+  const actions = new EventActions(dataSource)
+  eventLog.length = 0
+  const draft = await actions.create(Order, { customer: 'Grace' })
+  flushEvents()
+  console.log(`   created (not saved): customer ${draft.customer}, orderDate ${draft.orderDate} (automatic)`)
+  const shipped = await orders.findOneByOrFail({ id: order.id })
+  eventLog.length = 0
+  const copy = await actions.copy(shipped, await actions.create(Order))
+  flushEvents()
+  console.log(`   copy of the shipped order: customer ${copy.customer}, status ${copy.status} (never copied), total ${copy.total}`)
+  copy.customer = 'Somebody else'
+  await actions.reset(copy, ['customer'])
+  flushEvents()
+  console.log(`   after reset(copy, ['customer']): customer ${String(copy.customer)} (its state right after create)`)
+  await dataSource.query(`UPDATE demo_account SET name = '  Ada   King ' WHERE id = ${ada.id}`)
+  const report = await dataSource.query('SELECT id, name, email, postcode FROM demo_account')
+  const fromReport = await actions.fromRecordSet(Account, report)
+  flushEvents()
+  console.log(`   from a raw report row ${JSON.stringify(report[0].name)}: Account name ${JSON.stringify(fromReport[0]!.name)}`)
 
   await dataSource.destroy()
 }

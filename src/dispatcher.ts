@@ -1,4 +1,4 @@
-import type { ObjectLiteral, QueryRunner } from 'typeorm'
+import type { EntityManager, ObjectLiteral } from 'typeorm'
 import { AttributeGroup } from './attribute-group'
 import type { ResolvedConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
@@ -9,6 +9,9 @@ import { chainOf, frames, type EventFrame } from './event-frame'
 import { HandlerContext } from './handler-context'
 import { enter, isRunning, leave } from './recursion-guard'
 import { validateEntity } from './validation'
+
+/** @internal Where a subscriber keeps its dispatcher, for EventActions to find. */
+export const DISPATCHER: unique symbol = Symbol('typeorm-event-actions.dispatcher')
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
   return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
@@ -32,15 +35,16 @@ export class Dispatcher {
     timing: EventActionTiming,
     type: EventActionType,
     group: AttributeGroup | null,
-    queryRunner: QueryRunner,
+    manager: EntityManager,
     soft: boolean,
     previousSource: ObjectLiteral | undefined,
+    source?: unknown,
   ): void | Promise<void> {
     const handler = info.handler
     if (!handler) return
-    if (this.config.recursionGuard && isRunning(entity, type)) return
-
     const parent = frames.getStore()
+    if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return
+
     const depth = parent ? parent.depth + 1 : 1
     const frame: EventFrame = { info, entity, timing, type, depth, parent }
     if (depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(frame))
@@ -53,11 +57,12 @@ export class Dispatcher {
       timing,
       type,
       group,
-      queryRunner,
+      manager,
       depth,
       soft,
       previousSource,
       this.config.onAfterCommitError,
+      source,
     )
 
     let result: unknown
@@ -69,8 +74,8 @@ export class Dispatcher {
     if (!isThenable(result)) {
       return validates ? this.validate(info, entity, type, timing, group, before) : undefined
     }
-    // Only a pending handler can see a nested write of its own instance (TypeORM
-    // never broadcasts synchronously), so only a pending handler needs the flag.
+    // The flag marks a pending handler on the instance itself; while the handler
+    // runs synchronously, the frame chain (isEnclosedBy) already covers it.
     enter(entity, type)
     // Promise.resolve also adopts foreign thenables, so that their rejection is seen.
     return Promise.resolve(result).then(
@@ -83,6 +88,23 @@ export class Dispatcher {
         throw decorateError(error, info.name, type, timing)
       },
     )
+  }
+
+  /**
+   * A context for code that runs as part of an event without being its
+   * handler (an `@Automatic` function), with this DataSource's settings and
+   * the depth of the calling frame.
+   */
+  contextFor(
+    info: EntityInfo,
+    entity: ObjectLiteral,
+    timing: EventActionTiming,
+    type: EventActionType,
+    group: AttributeGroup | null,
+    manager: EntityManager,
+  ): HandlerContext {
+    const parent = frames.getStore()
+    return new HandlerContext(info, entity, timing, type, group, manager, parent ? parent.depth + 1 : 1, false, undefined, this.config.onAfterCommitError)
   }
 
   private validates(info: EntityInfo, timing: EventActionTiming, type: EventActionType): boolean {
@@ -110,6 +132,17 @@ export class Dispatcher {
     }
     return validateEntity(entity, info.target!, info.name, type, timing, judged)
   }
+}
+
+/**
+ * True when a handler of `entity` for `type` encloses this call: it runs
+ * synchronously inside that handler, or in its async continuation. The
+ * instance flag covers a pending handler; this covers the synchronous part,
+ * where `ctx.actions` operations dispatch before the handler has returned.
+ */
+function isEnclosedBy(frame: EventFrame | undefined, entity: ObjectLiteral, type: EventActionType): boolean {
+  for (let f = frame; f; f = f.parent) if (f.entity === entity && f.type === type) return true
+  return false
 }
 
 function callHandler(

@@ -5,8 +5,11 @@ import { AttributeGroup } from './attribute-group'
 import type { EventActionContext } from './event-action-context'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
+import { HardError } from './errors'
 import { entityOptionsOf } from './event-action-options'
 import { auditedOptionsOf, type AuditedOptions } from './audit/audited'
+import { automaticsOf, type AutomaticAttribute } from './automatic'
+import { declaredHandlersOf, type DeclaredHandler } from './on-event-action'
 
 /** @internal The `_eventAction` method, as the dispatcher calls it. */
 export type EventActionHandler = (
@@ -36,12 +39,16 @@ export interface EntityInfo {
   readonly handler: EventActionHandler | undefined
   /** `@Audited` options, or undefined when the entity is not audited. */
   readonly audit: Readonly<AuditedOptions> | undefined
-  /** True when events of this entity do anything: a handler or an audit. */
+  /** True when events of this entity do anything: a handler, an audit or automatic attributes. */
   readonly active: boolean
   readonly bulkWritesAllowed: boolean
   /** The entity's own `validate` option; undefined means "use the global setting". */
   readonly validate: boolean | undefined
   readonly attributes: ReadonlySet<string>
+  /** The attributes a copy takes by default: stored columns and relations but keys, generated and automatic ones. */
+  readonly copyable: readonly string[]
+  /** The `@Automatic` attributes. */
+  readonly automatics: readonly AutomaticAttribute[]
   /** The group of a recover(): the delete-date attribute. */
   readonly deleteDateGroup: AttributeGroup
   readonly metadata: EntityMetadata
@@ -57,6 +64,12 @@ export interface EntityInfo {
   read(entity: ObjectLiteral, path: string): unknown
   /** The values of every attribute, to tell later what a handler changed. */
   snapshot(entity: ObjectLiteral): unknown[]
+  /** One attribute's value in a snapshot. */
+  snapshotValue(snapshot: unknown[], path: string): unknown
+  /** A copy of `snapshot` with the given attributes taken from `entity`. */
+  patchSnapshot(snapshot: unknown[], entity: ObjectLiteral, paths: Iterable<string>): unknown[]
+  /** Writes an attribute by its path. */
+  write(entity: ObjectLiteral, path: string, value: unknown): void
   /** The attributes whose value differs from `snapshot` (dates by time). */
   changedSince(entity: ObjectLiteral, snapshot: unknown[]): string[]
   /** A printable id for messages: `1`, `{"a":1,"b":2}` or `new`. */
@@ -64,6 +77,52 @@ export interface EntityInfo {
 }
 
 const infoByMetadata = new WeakMap<EntityMetadata, EntityInfo>()
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
+}
+
+/**
+ * The handler the dispatcher calls: `_eventAction`, then the declarative
+ * handlers that match the event, in declaration order, one at a time.
+ * Synchronous handlers stay synchronous (no promise). A `when` naming an
+ * attribute the entity does not have fails here, once, loudly.
+ */
+function composeHandler(
+  entityName: string,
+  own: EventActionHandler | undefined,
+  declared: readonly DeclaredHandler[],
+  attributes: ReadonlySet<string>,
+): EventActionHandler | undefined {
+  if (declared.length === 0) return own
+  for (const d of declared) {
+    for (const w of d.when ?? []) {
+      if (!attributes.has(w)) throw HardError.unknownAttribute(entityName, w, `@OnEventAction on ${d.method}`)
+    }
+  }
+  const byEvent = new Map<string, DeclaredHandler[]>()
+  for (const d of declared) for (const type of d.types) {
+    const key = `${d.timing} ${type}`
+    byEvent.set(key, [...(byEvent.get(key) ?? []), d])
+  }
+  return function (this: ObjectLiteral, timing, type, group, ctx) {
+    const matching = byEvent.get(`${timing} ${type}`)
+    const runDeclared = (from: number): unknown => {
+      if (!matching) return undefined
+      for (let i = from; i < matching.length; i++) {
+        const d = matching[i]!
+        if (d.when && !(group && d.when.some((w) => group.has(w)))) continue
+        const method = this[d.method] as unknown
+        if (typeof method !== 'function') throw new HardError(`${entityName}.${d.method} is not a method`, { entityName })
+        const result = (method as (...args: unknown[]) => unknown).call(this, group, ctx)
+        if (isThenable(result)) return Promise.resolve(result).then(() => runDeclared(i + 1))
+      }
+      return undefined
+    }
+    const first = own ? own.call(this, timing, type, group, ctx) : undefined
+    return isThenable(first) ? Promise.resolve(first).then(() => runDeclared(0)) : runDeclared(0)
+  }
+}
 
 /** @internal */
 export function entityInfo(metadata: EntityMetadata): EntityInfo {
@@ -98,7 +157,8 @@ function relationSlot(relation: RelationMetadata): AttributeSlot {
 function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const target = typeof metadata.target === 'function' ? metadata.target : undefined
   const proto: ObjectLiteral | undefined = target?.prototype
-  const handler = typeof proto?._eventAction === 'function' ? (proto._eventAction as EventActionHandler) : undefined
+  const own = typeof proto?._eventAction === 'function' ? (proto._eventAction as EventActionHandler) : undefined
+  const declared = target ? declaredHandlersOf(target) : []
   const options = target ? entityOptionsOf(target) : {}
   const audit = target ? auditedOptionsOf(target) : undefined
 
@@ -111,6 +171,20 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const slotByPath = new Map(slots.map((s) => [s.path, s]))
   const attributes = new Set<string>(slotByPath.keys())
   for (const embedded of metadata.embeddeds) attributes.add(embedded.propertyPath)
+  const handler = composeHandler(metadata.name, own, declared, attributes)
+  const automatics = target ? automaticsOf(target) : []
+  for (const a of automatics) {
+    if (!attributes.has(a.attribute)) throw new HardError(`${metadata.name}.${a.attribute} has @Automatic but is not a column`, { entityName: metadata.name, attribute: a.attribute })
+  }
+  const automaticNames = new Set(automatics.map((a) => a.attribute))
+  const copyable = [
+    ...metadata.columns
+      .filter((c) => !c.isVirtual && !c.isDiscriminator && !c.relationMetadata && !c.isPrimary && !c.isGenerated)
+      .filter((c) => !c.isCreateDate && !c.isUpdateDate && !c.isDeleteDate && !c.isVersion)
+      .map((c) => c.propertyPath),
+    ...metadata.relationsWithJoinColumns.filter((r) => !r.isPrimary).map((r) => r.propertyPath),
+  ].filter((path) => !automaticNames.has(path))
+  const indexByPath = new Map(slots.map((s, i) => [s.path, i]))
 
   // Groups are shared per shape (which attributes are in them), so that N rows
   // of one query cost N small key computations and one AttributeGroup. Keys
@@ -167,6 +241,23 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   }
 
   const snapshot = (entity: ObjectLiteral): unknown[] => slots.map((s) => s.read(entity))
+  const snapshotValue = (snap: unknown[], path: string): unknown => {
+    const i = indexByPath.get(path)
+    return i === undefined ? undefined : snap[i]
+  }
+  const patchSnapshot = (snap: unknown[], entity: ObjectLiteral, paths: Iterable<string>): unknown[] => {
+    const copy = [...snap]
+    for (const path of paths) {
+      const i = indexByPath.get(path)
+      if (i !== undefined) copy[i] = slots[i]!.read(entity)
+    }
+    return copy
+  }
+  const write = (entity: ObjectLiteral, path: string, value: unknown): void => {
+    const column = slotByPath.get(path)?.column
+    if (column?.embeddedMetadata) column.setEntityValue(entity, value)
+    else entity[path] = value
+  }
   const changedSince = (entity: ObjectLiteral, before: unknown[]): string[] => {
     const changed: string[] = []
     for (let i = 0; i < slots.length; i++) {
@@ -192,10 +283,12 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     target,
     handler,
     audit,
-    active: handler !== undefined || audit !== undefined,
+    active: handler !== undefined || audit !== undefined || automatics.length > 0,
     bulkWritesAllowed: options.bulkWrites === 'allow',
     validate: options.validate,
     attributes,
+    copyable,
+    automatics,
     deleteDateGroup: new AttributeGroup(metadata.deleteDateColumn ? [metadata.deleteDateColumn.propertyPath] : []),
     metadata,
     isInstance: target ? (value) => value instanceof target : () => false,
@@ -204,6 +297,9 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     loadGroup,
     read,
     snapshot,
+    snapshotValue,
+    patchSnapshot,
+    write,
     changedSince,
     idOf,
   }

@@ -1,5 +1,6 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm'
 import type { ActionUser } from './action-context'
+import type { EventActions } from './event-actions'
 import type { AttributeGroup } from './attribute-group'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
@@ -61,4 +62,8 @@ export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
    * Called in Pre Insert, the entry still gets the generated key.
    */
   writeAudit(entity?: ObjectLiteral, operation?: string): Promise<void>
+  /** The other object of a BO2BO (the source entity) or RS2BO (the raw row); undefined otherwise. */
+  readonly source: unknown
+  /** `EventActions` bound to this event's transaction. */
+  readonly actions: EventActions
 }

@@ -3,6 +3,7 @@ import {
   type EntitySubscriberInterface,
   type InsertEvent,
   type LoadEvent,
+  type EntityManager,
   type ObjectLiteral,
   type QueryRunner,
   type RecoverEvent,
@@ -15,7 +16,9 @@ import {
 } from 'typeorm'
 import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
 import { AttributeGroup } from './attribute-group'
-import { Dispatcher } from './dispatcher'
+import { Dispatcher, DISPATCHER } from './dispatcher'
+import { rememberState, touchedOf } from './entity-state'
+import { applyAutomatics } from './event-actions'
 import { entityInfo, type EntityInfo } from './entity-info'
 import { BulkWriteError } from './errors'
 import { resolveConfig, type EventActionsConfig } from './event-actions-config'
@@ -35,6 +38,32 @@ import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } f
 const { Pre, Post } = EventActionTiming
 
 type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
+
+/** Touched attributes that TypeORM's UPDATE left out (they did not change), or undefined. */
+function unwrittenTouched(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup | null): string[] | undefined {
+  const touched = touchedOf(entity)
+  if (!touched) return undefined
+  // Only what is stored in the row can be written (not one-to-many or many-to-many relations).
+  const missing = [...touched].filter((t) => !group?.has(t) && info.metadata.findColumnsWithPropertyPath(t).length > 0)
+  return missing.length ? missing : undefined
+}
+
+/** One targeted UPDATE of `attrs` (listeners off: the event it belongs to is already running). */
+async function writeColumns(manager: EntityManager, info: EntityInfo, entity: ObjectLiteral, attrs: readonly string[]): Promise<void> {
+  const values: ObjectLiteral = {}
+  for (const attr of attrs) values[attr] = info.read(entity, attr) ?? null
+  await manager.createQueryBuilder().update(info.metadata.target).set(values).whereEntity(entity).callListeners(false).updateEntity(false).execute()
+}
+
+/** The group of an Insert/Update with the attributes `touch` marked; `consume` forgets them (Post). */
+function withTouched(entity: ObjectLiteral, group: AttributeGroup | null, type: EventActionType, consume = false): AttributeGroup | null {
+  if (type !== EventActionType.Insert && type !== EventActionType.Update) return group
+  const touched = touchedOf(entity, consume)
+  if (!touched || !group) return group
+  let missing = false
+  for (const t of touched) if (!group.has(t)) missing = true
+  return missing ? new AttributeGroup([...group, ...touched]) : group
+}
 
 /** The group of an Update: TypeORM's changed columns and relations, by property path. */
 function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
@@ -65,6 +94,11 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
   constructor(config?: EventActionsConfig) {
     installTypeOrmPatches()
     this.dispatcher = new Dispatcher(resolveConfig(config))
+  }
+
+  /** @internal For EventActions, which dispatches its own events. */
+  get [DISPATCHER](): Dispatcher {
+    return this.dispatcher
   }
 
   /**
@@ -156,10 +190,12 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     group: AttributeGroup,
     event: LoadEvent<ObjectLiteral>,
   ): void | Promise<void> {
-    const { queryRunner } = event
-    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, queryRunner, false, undefined)
-    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, queryRunner, false, undefined))
-    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, queryRunner, false, undefined)
+    const { manager } = event
+    // The loaded state is what reset() goes back to.
+    rememberState(info, entity)
+    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, false, undefined)
+    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined))
+    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined)
   }
 
   /** One write event: (Post, audited entities) the automatic audit entry, then the handler. */
@@ -173,19 +209,29 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     soft: boolean,
     previous: ObjectLiteral | undefined,
   ): void | Promise<void> {
-    // The entry is recorded before the Post handler runs: the row was written
-    // then, so the trail stays in the order of the writes, and writes the
-    // handler makes come after it. A failing handler rolls the entry back too.
-    if (timing === Post && info.audit) {
-      writeAuditEntry(queryRunner, info, entity, operationOf(type), auditChanges(info, entity, type, group, previous), previous, entity)
-    }
+    const manager = queryRunner.manager
     if (timing === Pre) {
       dropStaleOutsideTransaction(queryRunner, entity)
-      return this.dispatcher.run(info, entity, timing, type, group, queryRunner, soft, previous)
+      return this.dispatcher.run(info, entity, timing, type, withTouched(entity, group, type), manager, soft, previous)
     }
-    const ran = this.dispatcher.run(info, entity, timing, type, group, queryRunner, soft, previous)
-    // Outside a transaction this write is done now: the entries its events made are written.
-    return ran ? ran.then(() => flushOutsideTransaction(queryRunner, entity)) : flushOutsideTransaction(queryRunner, entity)
+    const touchedUnwritten = type === EventActionType.Update ? unwrittenTouched(info, entity, group) : undefined
+    const finalGroup = withTouched(entity, group, type, true)
+    const post = (): void | Promise<void> => {
+      // The entry is recorded before the Post handler runs: the row was written
+      // then, so the trail stays in the order of the writes, and writes the
+      // handler makes come after it. A failing handler rolls the entry back too.
+      if (info.audit) {
+        void writeAuditEntry(manager, info, entity, operationOf(type), auditChanges(info, entity, type, finalGroup, previous), previous, entity)
+      }
+      // The saved state is what reset() goes back to.
+      if (type !== EventActionType.Delete) rememberState(info, entity)
+      const ran = this.dispatcher.run(info, entity, timing, type, finalGroup, manager, soft, previous)
+      // Outside a transaction this write is done now: the entries its events made are written.
+      return ran ? ran.then(() => flushOutsideTransaction(queryRunner, entity)) : flushOutsideTransaction(queryRunner, entity)
+    }
+    if (!touchedUnwritten) return post()
+    // TypeORM wrote only changed columns; touched ones are written too, in the same transaction.
+    return writeColumns(manager, info, entity, touchedUnwritten).then(post)
   }
 
   private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
@@ -193,7 +239,7 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     if (!info.active) return
     const entity = event.entity
     if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
-    return runInOrder(event.queryRunner, () =>
+    const insert = () =>
       this.write(
         info,
         entity,
@@ -203,8 +249,10 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
         event.queryRunner,
         false,
         undefined,
-      ),
-    )
+      )
+    // Automatic attributes still unset are set (SetAutomatics) before Pre Insert.
+    const due = timing === Pre && info.automatics.some((a) => info.read(entity, a.attribute) === undefined)
+    return runInOrder(event.queryRunner, due ? () => applyAutomatics(this.dispatcher, info, entity, event.manager, false).then(insert) : insert)
   }
 
   private updateEvent(timing: EventActionTiming, event: UpdateEvent<ObjectLiteral>): void | Promise<void> {

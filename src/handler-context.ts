@@ -1,4 +1,4 @@
-import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
+import type { EntityManager, ObjectLiteral } from 'typeorm'
 import { currentAction, type ActionUser } from './action-context'
 import type { AttributeGroup } from './attribute-group'
 import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
@@ -8,6 +8,7 @@ import type { EventActionType } from './event-action-type'
 import { entityInfo, type EntityInfo } from './entity-info'
 import { HardError } from './errors'
 import { registerAfterCommit, type AfterCommitErrorHandler } from './transaction-state'
+import { EventActions } from './event-actions'
 
 const EMPTY_DATA: ObjectLiteral = Object.freeze({})
 
@@ -24,23 +25,24 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     readonly timing: EventActionTiming,
     readonly type: EventActionType,
     readonly group: AttributeGroup | null,
-    private readonly queryRunner: QueryRunner,
+    readonly manager: EntityManager,
     readonly depth: number,
     readonly soft: boolean,
     private readonly previousSource: ObjectLiteral | undefined,
     private readonly onAfterCommitError: AfterCommitErrorHandler,
+    readonly source: unknown = undefined,
   ) {}
 
   get entityName(): string {
     return this.info.name
   }
 
-  get manager(): EntityManager {
-    return this.queryRunner.manager
+  get data(): ObjectLiteral {
+    return this.manager.queryRunner?.data ?? EMPTY_DATA
   }
 
-  get data(): ObjectLiteral {
-    return this.queryRunner.data ?? EMPTY_DATA
+  get actions(): EventActions {
+    return new EventActions(this.manager)
   }
 
   get action(): string | undefined {
@@ -74,7 +76,7 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
 
   afterCommit(fn: () => unknown): void {
     if (typeof fn !== 'function') throw new HardError(`ctx.afterCommit needs a function, got ${String(fn)}`, this.origin())
-    void registerAfterCommit(this.queryRunner, fn, this.origin(), this.onAfterCommitError)
+    void registerAfterCommit(this.manager, fn, this.origin(), this.onAfterCommitError)
   }
 
   writeAudit(entity: ObjectLiteral = this.entity, operation?: string): Promise<void> {
@@ -84,7 +86,7 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     const own = entity === this.entity
     let info: EntityInfo
     try {
-      info = own ? this.info : entityInfo(this.queryRunner.connection.getMetadata(entity.constructor))
+      info = own ? this.info : entityInfo(this.manager.connection.getMetadata(entity.constructor))
     } catch (error) {
       return Promise.reject(new HardError(`ctx.writeAudit: ${String(entity?.constructor?.name)} is not an entity of this DataSource`, { ...this.origin(), cause: error }))
     }
@@ -92,8 +94,7 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
       ? auditChanges(info, entity, this.type, this.group, this.previousSource)
       : auditChanges(info, entity, this.type, null, undefined)
     const fallback = own ? this.previousSource : undefined
-    writeAuditEntry(this.queryRunner, info, entity, operation ?? operationOf(this.type), changes, fallback, this.entity)
-    return Promise.resolve()
+    return Promise.resolve(writeAuditEntry(this.manager, info, entity, operation ?? operationOf(this.type), changes, fallback, this.entity))
   }
 
   private origin(): { entityName: string; type: EventActionType; timing: EventActionTiming } {

@@ -4,6 +4,7 @@
  */
 export { currentAction, runAction, type ActionContext, type ActionUser } from './action-context'
 export { AttributeGroup } from './attribute-group'
+export { Automatic, type AutomaticFn } from './automatic'
 export { AuditEntry, type AuditChange } from './audit/audit-entry'
 export { auditTrail } from './audit/audit-trail'
 export { Audited, type AuditedOptions } from './audit/audited'
@@ -11,6 +12,7 @@ export { CreateAuditEntryTable, CreateAuditEntryTable1763769600000 } from './aud
 export type { AttributeChange, EventActionContext } from './event-action-context'
 export type { EventActionEntity } from './event-action-entity'
 export { EventActionOptions, type EntityEventActionOptions } from './event-action-options'
+export { EventActions, type FromRecordSetOptions, type SetAutomaticsOptions } from './event-actions'
 export { EventActionSubscriber } from './event-action-subscriber'
 export { EventActionTiming } from './event-action-timing'
 export { EventActionType } from './event-action-type'
@@ -27,5 +29,12 @@ export {
   type ValidationFailure,
 } from './errors'
 export { anyInGroup, inGroup } from './in-group'
+export {
+  describeEventActions,
+  OnEventAction,
+  type DeclarativeHandler,
+  type EventActionDescription,
+  type OnEventActionOptions,
+} from './on-event-action'
 export type { AfterCommitOrigin } from './transaction-state'
 export { withEventActions } from './with-event-actions'

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto'
-import type { ObjectLiteral, QueryRunner } from 'typeorm'
+import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ActionContext } from './action-context'
 import type { AuditChange } from './audit/audit-entry'
 import { AuditEntry } from './audit/audit-entry'
@@ -126,8 +126,23 @@ async function insertAudits(queryRunner: QueryRunner, audits: PendingAudit[], tr
  * transaction it waits for the write's Post event ({@link flushOutsideTransaction}),
  * so that an entry made in Pre Insert still gets the generated key.
  */
-export function recordAudit(queryRunner: QueryRunner, audit: PendingAudit): void {
-  stateOf(queryRunner).audits.push(audit)
+export function recordAudit(manager: EntityManager, audit: PendingAudit): void | Promise<void> {
+  const queryRunner = manager.queryRunner
+  if (queryRunner) {
+    stateOf(queryRunner).audits.push(audit)
+    return
+  }
+  // A manager without a query runner (EventActions on a DataSource, outside any transaction): nothing to wait for.
+  return withQueryRunner(manager, (qr) => insertAudits(qr, [audit], randomUUID()))
+}
+
+async function withQueryRunner<T>(manager: EntityManager, work: (queryRunner: QueryRunner) => Promise<T>): Promise<T> {
+  const queryRunner = manager.connection.createQueryRunner()
+  try {
+    return await work(queryRunner)
+  } finally {
+    await queryRunner.release()
+  }
 }
 
 /**
@@ -159,12 +174,13 @@ export function dropStaleOutsideTransaction(queryRunner: QueryRunner, owner: Obj
 
 /** @internal Runs `fn` once the transaction commits; at once when there is none. */
 export function registerAfterCommit(
-  queryRunner: QueryRunner,
+  manager: EntityManager,
   fn: () => unknown,
   origin: AfterCommitOrigin,
   onError: AfterCommitErrorHandler,
 ): void | Promise<void> {
-  if (queryRunner.isTransactionActive) {
+  const queryRunner = manager.queryRunner
+  if (queryRunner?.isTransactionActive) {
     stateOf(queryRunner).afterCommit.push({ fn, origin, onError })
     return
   }

@@ -1,4 +1,4 @@
-import type { ObjectLiteral, QueryRunner } from 'typeorm'
+import type { EntityManager, ObjectLiteral } from 'typeorm'
 import { currentAction } from '../action-context'
 import type { AttributeGroup } from '../attribute-group'
 import type { EntityInfo } from '../entity-info'
@@ -86,13 +86,13 @@ export function operationOf(type: EventActionType): string {
 
 /** @internal Queues one audit entry for the running transaction (the acting user read now). */
 export function writeAuditEntry(
-  queryRunner: QueryRunner,
+  manager: EntityManager,
   info: EntityInfo,
   entity: ObjectLiteral,
   operation: string,
   changes: Record<string, AuditChange>,
   fallback: ObjectLiteral | undefined,
   owner: ObjectLiteral,
-): void {
-  recordAudit(queryRunner, { info, entity, fallback, owner, operation, changes, action: currentAction() })
+): void | Promise<void> {
+  return recordAudit(manager, { info, entity, fallback, owner, operation, changes, action: currentAction() })
 }

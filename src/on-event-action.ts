@@ -1,0 +1,119 @@
+import type { ObjectLiteral } from 'typeorm'
+import type { AttributeGroup } from './attribute-group'
+import { automaticsOf } from './automatic'
+import { auditedOptionsOf } from './audit/audited'
+import type { EventActionContext } from './event-action-context'
+import { EventActionTiming } from './event-action-timing'
+import { EventActionType } from './event-action-type'
+import { HardError } from './errors'
+
+/** When a declarative handler runs. */
+export interface OnEventActionOptions {
+  /** Pre or Post. */
+  timing: EventActionTiming
+  /** The event types it runs for. */
+  types: EventActionType[]
+  /**
+   * Run only when the group contains at least one of these attributes (like
+   * a trigger's `UPDATE OF column`). Leave out to run for every group
+   * (including `null`).
+   */
+  when?: string[]
+}
+
+/** A declarative handler method: `(group, ctx)`. */
+export type DeclarativeHandler = (group: AttributeGroup | null, ctx: EventActionContext) => unknown
+
+/** @internal One `@OnEventAction` method. */
+export interface DeclaredHandler {
+  readonly method: string
+  readonly timing: EventActionTiming
+  readonly types: ReadonlySet<EventActionType>
+  readonly when: readonly string[] | undefined
+}
+
+const declaredByClass = new Map<Function, DeclaredHandler[]>()
+const TIMINGS = new Set<unknown>(Object.values(EventActionTiming))
+const TYPES = new Set<unknown>(Object.values(EventActionType))
+
+/**
+ * Method decorator: the method runs for the given events, after
+ * `_eventAction`, in declaration order, with `(group, ctx)`. An entity may use
+ * `_eventAction`, declarative handlers, or both.
+ *
+ * @example
+ * ```ts
+ * @OnEventAction({ timing: EventActionTiming.Pre, types: [EventActionType.Insert, EventActionType.Update], when: ['postcode'] })
+ * formatPostcode() { this.postcode = format(this.postcode) }
+ * ```
+ */
+export function OnEventAction(options: OnEventActionOptions): MethodDecorator {
+  if (!options || !TIMINGS.has(options.timing)) {
+    throw new HardError(`@OnEventAction needs timing Pre or Post, got ${JSON.stringify(options?.timing)}`)
+  }
+  if (!Array.isArray(options.types) || options.types.length === 0 || options.types.some((t) => !TYPES.has(t))) {
+    throw new HardError(`@OnEventAction needs types from EventActionType, got ${JSON.stringify(options.types)}`)
+  }
+  if (options.when !== undefined && (!Array.isArray(options.when) || options.when.some((w) => typeof w !== 'string'))) {
+    throw new HardError(`@OnEventAction 'when' must be a list of attribute names, got ${JSON.stringify(options.when)}`)
+  }
+  return (prototype, method) => {
+    if (typeof method !== 'string') throw new HardError('@OnEventAction works on string-named methods')
+    const target = prototype.constructor
+    const list = declaredByClass.get(target) ?? []
+    list.push({
+      method,
+      timing: options.timing,
+      types: new Set(options.types),
+      when: options.when ? [...options.when] : undefined,
+    })
+    declaredByClass.set(target, list)
+  }
+}
+
+/** @internal The declarative handlers of a class, ancestors' first, in declaration order. */
+export function declaredHandlersOf(target: Function): readonly DeclaredHandler[] {
+  const chain: Function[] = []
+  for (let cls: unknown = target; typeof cls === 'function' && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
+    chain.unshift(cls as Function)
+  }
+  return chain.flatMap((cls) => declaredByClass.get(cls) ?? [])
+}
+
+/** What {@link describeEventActions} says about an entity. */
+export interface EventActionDescription {
+  readonly entityName: string
+  /** True when the class (or an ancestor) has an `_eventAction` method. */
+  readonly eventAction: boolean
+  /** Declarative handlers per `'Pre Insert'`-style key, in the order they run. */
+  readonly handlers: Readonly<Record<string, readonly { method: string; when: readonly string[] | null }[]>>
+  /** The `@Automatic` attributes. */
+  readonly automatics: readonly string[]
+  /** `@Audited` options, or null when not audited. */
+  readonly audited: { exclude?: string[]; only?: string[] } | null
+}
+
+/**
+ * Lists the handlers an entity has, per timing and type (for debugging and
+ * docs).
+ *
+ * @example
+ * ```ts
+ * describeEventActions(Account).handlers['Pre Insert'] // [{ method: 'formatPostcode', when: ['postcode'] }]
+ * ```
+ */
+export function describeEventActions(entity: Function): EventActionDescription {
+  if (typeof entity !== 'function') throw new HardError(`describeEventActions needs an entity class, got ${String(entity)}`)
+  const handlers: Record<string, { method: string; when: readonly string[] | null }[]> = {}
+  for (const h of declaredHandlersOf(entity)) {
+    for (const type of h.types) (handlers[`${h.timing} ${type}`] ??= []).push({ method: h.method, when: h.when ?? null })
+  }
+  const audited = auditedOptionsOf(entity)
+  return {
+    entityName: entity.name,
+    eventAction: typeof (entity.prototype as ObjectLiteral)?._eventAction === 'function',
+    handlers,
+    automatics: automaticsOf(entity).map((a) => a.attribute),
+    audited: audited ? { ...audited } : null,
+  }
+}

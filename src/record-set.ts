@@ -1,0 +1,163 @@
+import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
+import { HardError } from './errors'
+
+/** @internal How the keys of raw rows map to an entity's columns. */
+export interface RowMapping {
+  /**
+   * The row's keys that map to columns, with their column. Keys of another
+   * alias (a joined table's `l_id` next to the main `o_id`) are left out:
+   * the alias most keys share is the row's.
+   */
+  resolve(keys: readonly string[]): { key: string; column: ColumnMetadata }[]
+}
+
+// Keys that must never be treated as attribute names, whatever the row says.
+const FORBIDDEN_KEYS = new Set(['__proto__', 'constructor', 'prototype'])
+
+interface KeyMatch {
+  readonly column: ColumnMetadata
+  /** The alias part of an `alias_column` key; undefined for exact names. */
+  readonly alias: string | undefined
+}
+
+const mappings = new WeakMap<EntityMetadata, RowMapping>()
+
+/**
+ * @internal Raw keys may be property paths (`postcode`), database column
+ * names (`post_code`), or QueryBuilder raw aliases (`account_post_code`,
+ * `<alias>_<column>`); the longest database name that ends a key wins.
+ */
+export function rowMappingOf(metadata: EntityMetadata): RowMapping {
+  let mapping = mappings.get(metadata)
+  if (mapping) return mapping
+  const columns = metadata.columns.filter((c) => !c.isVirtual && !c.isDiscriminator)
+  const exact = new Map<string, ColumnMetadata>()
+  for (const c of columns) exact.set(c.databaseName, c)
+  for (const c of columns) exact.set(c.propertyPath, c)
+  const bySuffix = [...columns].sort((a, b) => b.databaseName.length - a.databaseName.length)
+  const cache = new Map<string, KeyMatch | undefined>()
+  const matchOf = (key: string): KeyMatch | undefined => {
+    if (FORBIDDEN_KEYS.has(key)) return undefined
+    if (cache.has(key)) return cache.get(key)
+    const exactColumn = exact.get(key)
+    let found: KeyMatch | undefined
+    if (exactColumn) found = { column: exactColumn, alias: undefined }
+    else {
+      const column = bySuffix.find((c) => key.length > c.databaseName.length + 1 && key.endsWith(`_${c.databaseName}`))
+      if (column) found = { column, alias: key.slice(0, key.length - column.databaseName.length - 1) }
+    }
+    cache.set(key, found)
+    return found
+  }
+  mapping = {
+    resolve(keys) {
+      const matches = keys.map((key) => ({ key, match: matchOf(key) }))
+      const counts = new Map<string, number>()
+      for (const { match } of matches) if (match?.alias !== undefined) counts.set(match.alias, (counts.get(match.alias) ?? 0) + 1)
+      let alias: string | undefined
+      for (const [name, n] of counts) if (alias === undefined || n > counts.get(alias)!) alias = name
+      const taken = new Set<ColumnMetadata>()
+      const out: { key: string; column: ColumnMetadata }[] = []
+      // Exact names first, so that `id` beats `o_id` for the same column.
+      for (const { key, match } of [...matches].sort((a, b) => Number(a.match?.alias !== undefined) - Number(b.match?.alias !== undefined))) {
+        if (!match || (match.alias !== undefined && match.alias !== alias) || taken.has(match.column)) continue
+        taken.add(match.column)
+        out.push({ key, column: match.column })
+      }
+      return out
+    },
+  }
+  mappings.set(metadata, mapping)
+  return mapping
+}
+
+const INTEGER_TYPES = new Set(['int', 'integer', 'smallint', 'tinyint', 'mediumint', 'int2', 'int4', 'serial', 'smallserial'])
+const FLOAT_TYPES = new Set(['float', 'double', 'real', 'double precision', 'float4', 'float8'])
+const BOOLEAN_TYPES = new Set(['boolean', 'bool'])
+const DATETIME_TYPES = new Set(['datetime', 'timestamp', 'timestamptz', 'timestamp with time zone', 'timestamp without time zone', 'datetime2'])
+
+function typeName(column: ColumnMetadata): string {
+  const t = column.type as unknown
+  if (t === Number) return 'number'
+  if (t === Boolean) return 'boolean'
+  if (t === Date) return 'datetime'
+  if (t === String) return 'varchar'
+  return String(t).toLowerCase()
+}
+
+/**
+ * @internal A raw value converted the way TypeORM hydrates a loaded column
+ * (driver conversion and transformers), with checks TypeORM does not make:
+ * a value that cannot be the column's type throws a HardError naming the
+ * row, the column and the value.
+ */
+export function convertRawValue(
+  connection: DataSource,
+  entityName: string,
+  column: ColumnMetadata,
+  value: unknown,
+  rowIndex: number,
+  key: string,
+): unknown {
+  const fail = (why: string): HardError =>
+    new HardError(
+      `${entityName} row ${rowIndex}: column '${key}' (${column.propertyPath}) ${why}: ${JSON.stringify(value)?.slice(0, 80) ?? String(value)}`,
+      { entityName, attribute: column.propertyPath },
+    )
+  if (value === null || value === undefined) {
+    if (value === null && !column.isNullable && !column.isGenerated && column.default === undefined) {
+      throw fail('is not nullable, got null')
+    }
+    return value === undefined ? undefined : null
+  }
+  const type = typeName(column)
+  let raw = value
+  if (INTEGER_TYPES.has(type) || FLOAT_TYPES.has(type) || type === 'number') {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
+    if (!Number.isFinite(n)) throw fail('needs a number')
+    if (INTEGER_TYPES.has(type) && !Number.isInteger(n)) throw fail('needs a whole number')
+    raw = n
+  } else if (BOOLEAN_TYPES.has(type)) {
+    const map = new Map<unknown, boolean>([[true, true], [false, false], [1, true], [0, false], ['1', true], ['0', false], ['true', true], ['false', false], ['t', true], ['f', false]])
+    if (!map.has(raw)) throw fail('needs a boolean')
+    raw = map.get(raw) as boolean
+  } else if (DATETIME_TYPES.has(type)) {
+    if (!(raw instanceof Date) && typeof raw !== 'string' && typeof raw !== 'number') throw fail('needs a date and time')
+    // The driver knows how its database writes dates (SQLite: UTC text without a zone), so it reads them first.
+    const hydrated = hydrate(connection, column, raw, fail)
+    if (column.transformer) return hydrated
+    const d = hydrated instanceof Date ? hydrated : new Date(hydrated as string | number)
+    if (Number.isNaN(d.getTime())) throw fail('needs a date and time')
+    return d
+  } else if (typeof raw === 'string' && column.length && Number(column.length) > 0 && raw.length > Number(column.length)) {
+    throw fail(`is longer than its ${column.length} characters (${raw.length})`)
+  }
+  if (typeof raw === 'object' && !(raw instanceof Date) && !Buffer.isBuffer(raw) && !['json', 'jsonb', 'simple-json', 'simple-array'].includes(type)) {
+    throw fail('needs a plain value, got an object')
+  }
+  const hydrated = hydrate(connection, column, raw, fail)
+  // Booleans were normalized above; without a transformer that is the value.
+  return BOOLEAN_TYPES.has(type) && !column.transformer ? raw : hydrated
+}
+
+/** The driver's own conversion of a loaded value (its types, then transformers). */
+function hydrate(connection: DataSource, column: ColumnMetadata, raw: unknown, fail: (why: string) => HardError): unknown {
+  try {
+    return connection.driver.prepareHydratedValue(raw, column) as unknown
+  } catch (error) {
+    const wrapped = fail('could not be converted')
+    ;(wrapped as { cause?: unknown }).cause = error
+    throw wrapped
+  }
+}
+
+/** @internal Throws unless `rows` is an array of plain objects. */
+export function checkRows(entityName: string, rows: unknown): asserts rows is ObjectLiteral[] {
+  if (!Array.isArray(rows)) throw new HardError(`fromRecordSet(${entityName}) needs an array of rows, got ${typeof rows}`, { entityName })
+  rows.forEach((row, i) => {
+    if (row === null || typeof row !== 'object' || Array.isArray(row)) {
+      throw new HardError(`fromRecordSet(${entityName}) row ${i} is not an object: ${JSON.stringify(row)}`, { entityName })
+    }
+  })
+}

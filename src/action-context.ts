@@ -1,4 +1,4 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { scopes } from './async-scope'
 import { HardError } from './errors'
 
 /** The user who acts: an `id` and anything else the application keeps. */
@@ -16,8 +16,6 @@ export interface ActionContext {
   /** The request this action serves (an HTTP request id, a job id). */
   readonly requestId?: string
 }
-
-const actions = new AsyncLocalStorage<ActionContext>()
 
 function checkAction(action: ActionContext): ActionContext {
   if (action === null || typeof action !== 'object') {
@@ -50,10 +48,12 @@ function checkAction(action: ActionContext): ActionContext {
  * ```
  */
 export function runAction<T>(action: ActionContext, fn: () => T): T {
-  return actions.run(checkAction(action), fn)
+  const checked = checkAction(action)
+  const outer = scopes.getStore()
+  return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false }, fn)
 }
 
 /** The action the calling code runs in, or undefined outside any `runAction`. */
 export function currentAction(): ActionContext | undefined {
-  return actions.getStore()
+  return scopes.getStore()?.action
 }

@@ -5,7 +5,7 @@ import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import type { EntityInfo } from './entity-info'
 import { decorateError, EventActionRecursionError } from './errors'
-import { chainOf, frames, type EventFrame } from './event-frame'
+import { chainOf, currentFrame, currentScope, runInFrame, type EventFrame } from './event-frame'
 import { HandlerContext } from './handler-context'
 import { enter, isRunning, leave } from './recursion-guard'
 import { validateEntity } from './validation'
@@ -42,7 +42,8 @@ export class Dispatcher {
   ): void | Promise<void> {
     const handler = info.handler
     if (!handler) return
-    const parent = frames.getStore()
+    const scope = currentScope()
+    const parent = scope?.frame
     if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return
 
     const depth = parent ? parent.depth + 1 : 1
@@ -67,7 +68,7 @@ export class Dispatcher {
 
     let result: unknown
     try {
-      result = frames.run(frame, callHandler, handler, entity, timing, type, group, ctx)
+      result = runInFrame(scope, frame, callHandler, handler, entity, timing, type, group, ctx)
     } catch (error) {
       throw decorateError(error, info.name, type, timing)
     }
@@ -103,7 +104,7 @@ export class Dispatcher {
     group: AttributeGroup | null,
     manager: EntityManager,
   ): HandlerContext {
-    const parent = frames.getStore()
+    const parent = currentFrame()
     return new HandlerContext(info, entity, timing, type, group, manager, parent ? parent.depth + 1 : 1, false, undefined, this.config.onAfterCommitError)
   }
 

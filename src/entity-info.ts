@@ -240,7 +240,11 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     return value
   }
 
-  const snapshot = (entity: ObjectLiteral): unknown[] => slots.map((s) => s.read(entity))
+  const snapshot = (entity: ObjectLiteral): unknown[] => {
+    const values = new Array<unknown>(slots.length)
+    for (let i = 0; i < slots.length; i++) values[i] = slots[i]!.read(entity)
+    return values
+  }
   const snapshotValue = (snap: unknown[], path: string): unknown => {
     const i = indexByPath.get(path)
     return i === undefined ? undefined : snap[i]

@@ -1,5 +1,5 @@
-import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ObjectLiteral } from 'typeorm'
+import { scopes, type AsyncScope } from './async-scope'
 import type { EntityInfo } from './entity-info'
 import type { EventChainLink } from './errors'
 import type { EventActionTiming } from './event-action-timing'
@@ -7,7 +7,7 @@ import type { EventActionType } from './event-action-type'
 
 /**
  * @internal One running handler. Frames form a chain through `parent`, kept
- * in AsyncLocalStorage so that a write started inside a handler (on any
+ * in the async scope so that a write started inside a handler (on any
  * connection) knows it is nested, how deep, and in which chain. The printable
  * link is built only when an error needs it.
  */
@@ -20,8 +20,20 @@ export interface EventFrame {
   readonly parent: EventFrame | undefined
 }
 
-/** @internal */
-export const frames = new AsyncLocalStorage<EventFrame>()
+/** @internal The running handler's frame, if any. */
+export function currentFrame(): EventFrame | undefined {
+  return scopes.getStore()?.frame
+}
+
+/** @internal The whole async scope (read once per handler call on the hot path). */
+export function currentScope(): AsyncScope | undefined {
+  return scopes.getStore()
+}
+
+/** @internal Runs `fn(...args)` with `frame` as the running handler, inside `outer`'s action. */
+export function runInFrame<A extends unknown[], R>(outer: AsyncScope | undefined, frame: EventFrame, fn: (...args: A) => R, ...args: A): R {
+  return scopes.run({ frame, action: outer?.action, internalLoad: false }, fn, ...args)
+}
 
 /** @internal The chain from the outermost frame down to `frame`, printable. */
 export function chainOf(frame: EventFrame): EventChainLink[] {

@@ -22,7 +22,7 @@
  *   save()/remove() are not affected: their internal query builders have
  *   listeners switched off.
  */
-import { AsyncLocalStorage } from 'node:async_hooks'
+import { scopes } from './async-scope'
 import {
   DeleteQueryBuilder,
   InsertQueryBuilder,
@@ -42,11 +42,9 @@ import { BulkWriteError } from './errors'
 /** @internal Marks the instance of our subscriber, without importing its class here. */
 export const SUBSCRIBER_MARK: unique symbol = Symbol('typeorm-event-actions.subscriber')
 
-const internalLoads = new AsyncLocalStorage<true>()
-
 /** @internal True while TypeORM reloads database copies for a save/remove. */
 export function isInternalLoad(): boolean {
-  return internalLoads.getStore() === true
+  return scopes.getStore()?.internalLoad === true
 }
 
 /**
@@ -168,7 +166,8 @@ export function installTypeOrmPatches(): void {
   }
   const originalLoad = loader.load
   loader.load = function (this: unknown, ...args: unknown[]) {
-    return internalLoads.run(true, () => originalLoad.apply(this, args))
+    const outer = scopes.getStore()
+    return scopes.run({ frame: outer?.frame, action: outer?.action, internalLoad: true }, () => originalLoad.apply(this, args))
   }
 
   const transformer = RawSqlResultsToEntityTransformer.prototype as unknown as {

@@ -1,0 +1,253 @@
+/**
+ * One benchmark worker process. `plain` runs pristine TypeORM (plain,
+ * handwritten, load-plain, update-plain) and never loads the library, whose
+ * TypeORM patches are process-wide; `events` runs the library's scenarios
+ * (noop, realistic, load, update). run.ts drives both, one job at a time.
+ */
+import 'reflect-metadata'
+import { performance } from 'node:perf_hooks'
+import { DataSource, type DataSourceOptions, type ObjectLiteral, type Repository } from 'typeorm'
+import { databaseName, databaseOptions } from '../ormconfig'
+import { customerData, formatPostcode, plainCustomer, type CustomerColumns } from './model'
+import type { Reply, Request, Role, WorkerInit } from './protocol'
+
+type Ctor = new () => CustomerColumns
+
+interface SaveScenario {
+  kind: 'save'
+  ds: DataSource
+  entity: Ctor
+  /** Tables emptied with the entity's table before each run. */
+  alsoClear: Function[]
+  /** Rows each run must leave in these tables (besides N entities). */
+  perEntity: Function[]
+}
+interface LoadScenario {
+  kind: 'load'
+  ds: DataSource
+  entityFor: Map<number, Ctor>
+}
+interface UpdateScenario {
+  kind: 'update'
+  ds: DataSource
+  entity: Ctor
+}
+type Scenario = SaveScenario | LoadScenario | UpdateScenario
+
+const gc = (globalThis as { gc?: () => void }).gc
+if (!gc) throw new Error('bench worker needs node --expose-gc')
+
+function fullGc(): void {
+  gc!()
+  gc!()
+}
+
+const send = (reply: Reply): void => {
+  process.send!(reply)
+}
+
+let scenarios = new Map<string, Scenario>()
+let sources: DataSource[] = []
+let chunk = 500
+
+async function open(options: Partial<DataSourceOptions>, entities: Function[], events: boolean): Promise<DataSource> {
+  const base = { ...databaseOptions(databaseName()), entities, synchronize: true, logging: false, ...options } as DataSourceOptions
+  let finalOptions = base
+  if (events) {
+    const { withEventActions } = await import('../src')
+    finalOptions = withEventActions(base)
+  }
+  const ds = new DataSource(finalOptions)
+  await ds.initialize()
+  sources.push(ds)
+  return ds
+}
+
+async function count(ds: DataSource, entity: Function, where?: ObjectLiteral): Promise<number> {
+  return ds.getRepository(entity).count(where ? { where } : {})
+}
+
+/** n rows with listeners off (seeding is not measured). */
+async function seed(ds: DataSource, entity: Ctor, n: number): Promise<void> {
+  await ds.getRepository(entity).clear()
+  const rows: ObjectLiteral[] = []
+  const flush = async () => {
+    if (rows.length === 0) return
+    await ds.createQueryBuilder().insert().into(entity).values(rows).updateEntity(false).callListeners(false).execute()
+    rows.length = 0
+  }
+  for (let i = 0; i < n; i++) {
+    const d = customerData(i)
+    rows.push({ ...d, name: d.name.trim(), postcode: d.postcode && formatPostcode(d.postcode) })
+    if (rows.length === chunk) await flush()
+  }
+  await flush()
+}
+
+async function init(msg: WorkerInit): Promise<void> {
+  chunk = msg.chunk
+  const loadTables = (prefix: string, make: (name: string, table: string) => Ctor) =>
+    new Map(msg.loadNs.map((n) => [n, make(`${prefix}${n}`, `bench_${prefix.toLowerCase()}_${n}`)] as const))
+  if (msg.role === 'plain') {
+    const { HandAudit, HandCustomer, HandCustomerSubscriber } = await import('./plain-entities')
+    const plain = plainCustomer('PlainCustomer', 'bench_plain')
+    const loadPlain = loadTables('LoadPlain', plainCustomer)
+    const updatePlain = plainCustomer('UpdatePlainCustomer', 'bench_update_plain')
+    scenarios.set('plain', { kind: 'save', ds: await open({}, [plain], false), entity: plain, alsoClear: [], perEntity: [] })
+    scenarios.set('handwritten', {
+      kind: 'save',
+      ds: await open({ subscribers: [HandCustomerSubscriber] }, [HandCustomer, HandAudit], false),
+      entity: HandCustomer,
+      alsoClear: [HandAudit],
+      perEntity: [HandAudit],
+    })
+    scenarios.set('load-plain', { kind: 'load', ds: await open({}, [...loadPlain.values()], false), entityFor: loadPlain })
+    scenarios.set('update-plain', { kind: 'update', ds: await open({}, [updatePlain], false), entity: updatePlain })
+  } else {
+    const { AuditEntry } = await import('../src')
+    const { noopCustomer, RealisticCustomer } = await import('./event-entities')
+    const noop = noopCustomer('NoopCustomer', 'bench_noop')
+    const load = loadTables('Load', noopCustomer)
+    const update = noopCustomer('UpdateCustomer', 'bench_update')
+    scenarios.set('noop', { kind: 'save', ds: await open({}, [noop], true), entity: noop, alsoClear: [], perEntity: [] })
+    scenarios.set('realistic', {
+      kind: 'save',
+      ds: await open({}, [RealisticCustomer], true),
+      entity: RealisticCustomer,
+      alsoClear: [AuditEntry],
+      perEntity: [AuditEntry],
+    })
+    scenarios.set('load', { kind: 'load', ds: await open({}, [...load.values()], true), entityFor: load })
+    scenarios.set('update', { kind: 'update', ds: await open({}, [update], true), entity: update })
+  }
+  // Load tables are seeded once (kept across runs on a server when complete).
+  for (const s of scenarios.values()) {
+    if (s.kind !== 'load') continue
+    for (const [n, entity] of s.entityFor) {
+      if ((await count(s.ds, entity)) !== n) await seed(s.ds, entity, n)
+    }
+  }
+}
+
+function check(actual: number, expected: number, what: string): void {
+  if (actual !== expected) throw new Error(`${what}: expected ${expected}, got ${actual}`)
+}
+
+async function runSave(name: string, s: SaveScenario, n: number): Promise<number> {
+  const repo = s.ds.getRepository(s.entity)
+  await repo.clear()
+  for (const t of s.alsoClear) await s.ds.getRepository(t).clear()
+  const items: CustomerColumns[] = new Array(n)
+  for (let i = 0; i < n; i++) items[i] = Object.assign(new s.entity(), customerData(i))
+  fullGc()
+  const t0 = performance.now()
+  await repo.save(items, { chunk })
+  const ms = performance.now() - t0
+  check(await count(s.ds, s.entity), n, `${name}: rows`)
+  for (const t of s.perEntity) check(await count(s.ds, t), n, `${name}: ${t.name} rows`)
+  if (name === 'realistic' || name === 'handwritten') {
+    // The formatting ran before the INSERT (and validation accepted it).
+    check(await count(s.ds, s.entity, { postcode: formatPostcode(customerData(0).postcode!) }), Math.ceil(n / 8), `${name}: formatted postcodes`)
+  }
+  return ms
+}
+
+async function runLoad(name: string, s: LoadScenario, n: number, warmup: boolean): Promise<number> {
+  const entity = warmup ? s.entityFor.values().next().value! : s.entityFor.get(n)
+  if (!entity) throw new Error(`${name}: no table for N=${n}`)
+  const repo = s.ds.getRepository(entity)
+  fullGc()
+  const t0 = performance.now()
+  let rows: CustomerColumns[] | null = warmup ? await repo.find({ take: n }) : await repo.find()
+  const ms = performance.now() - t0
+  check(rows.length, n, `${name}: loaded rows`)
+  rows = null
+  return ms
+}
+
+let updateRound = 0
+
+async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<{ ms: number; parts: Record<string, number> }> {
+  const repo: Repository<CustomerColumns> = s.ds.getRepository(s.entity)
+  await seed(s.ds, s.entity, n)
+  const city = `Updated ${++updateRound}`
+  fullGc()
+  const t0 = performance.now()
+  const rows = await repo.find()
+  const t1 = performance.now()
+  for (const row of rows) {
+    row.city = city
+    row.balance += 1
+  }
+  await repo.save(rows, { chunk })
+  const t2 = performance.now()
+  check(rows.length, n, `${name}: loaded rows`)
+  check(await count(s.ds, s.entity, { city }), n, `${name}: updated rows`)
+  return { ms: t2 - t0, parts: { findMs: t1 - t0, saveMs: t2 - t1 } }
+}
+
+const heap = (): number => process.memoryUsage().heapUsed
+
+async function settle(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    await new Promise((r) => setImmediate(r))
+    fullGc()
+  }
+}
+
+/** Heap before, while holding, and after dropping `repeats` loads of n entities. */
+async function memory(name: string, n: number, repeats: number) {
+  const s = scenarios.get(name)
+  if (!s || s.kind !== 'load') throw new Error(`no load scenario ${name}`)
+  const repo = s.ds.getRepository(s.entityFor.get(n)!)
+  await repo.find({ take: 100 }) // caches of the query path, not of the entities
+  await settle()
+  const baseline = heap()
+  const held: number[] = []
+  const after: number[] = []
+  for (let r = 0; r < repeats; r++) {
+    let rows: CustomerColumns[] | null = await repo.find()
+    check(rows.length, n, `${name}: loaded rows`)
+    await settle()
+    held.push(heap())
+    rows = null
+    await settle()
+    after.push(heap())
+  }
+  return { baseline, held, after }
+}
+
+process.on('message', (msg: Request) => {
+  void (async () => {
+    try {
+      switch (msg.type) {
+        case 'init':
+          await init(msg)
+          send({ type: 'ready', id: msg.id })
+          break
+        case 'run': {
+          const s = scenarios.get(msg.scenario)
+          if (!s) throw new Error(`worker has no scenario ${msg.scenario}`)
+          if (s.kind === 'save') send({ type: 'result', id: msg.id, ms: await runSave(msg.scenario, s, msg.n) })
+          else if (s.kind === 'load') send({ type: 'result', id: msg.id, ms: await runLoad(msg.scenario, s, msg.n, msg.warmup) })
+          else send({ type: 'result', id: msg.id, ...(await runUpdate(msg.scenario, s, msg.n)) })
+          break
+        }
+        case 'memory':
+          send({ type: 'memory', id: msg.id, ...(await memory(msg.scenario, msg.n, msg.repeats)) })
+          break
+        case 'close':
+          for (const ds of sources) await ds.destroy()
+          sources = []
+          scenarios = new Map()
+          send({ type: 'closed', id: msg.id })
+          process.disconnect()
+          break
+      }
+    } catch (error) {
+      send({ type: 'error', id: msg.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) })
+    }
+  })()
+})
+
+export type { Role }

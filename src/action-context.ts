@@ -1,5 +1,8 @@
+import type { DataSource, EntityManager } from 'typeorm'
+import { checkActionName, type ActionChange, type ActionEvents, type ActionEventContext } from './action-events'
 import { scopes } from './async-scope'
 import { HardError } from './errors'
+import { pendingChanges } from './transaction-state'
 
 /** The user who acts: an `id` and anything else the application keeps. */
 export interface ActionUser {
@@ -15,6 +18,22 @@ export interface ActionContext {
   readonly user?: ActionUser
   /** The request this action serves (an HTTP request id, a job id). */
   readonly requestId?: string
+  /** What the action was asked to do; action event handlers get it as `params`. */
+  readonly params?: Readonly<Record<string, unknown>>
+}
+
+/** Options of {@link runAction} that bring in action events and a transaction. */
+export interface RunActionOptions {
+  /** The registry whose handlers bound to this action run around `fn`. */
+  events?: ActionEvents
+  /** Needed with `transaction: true`. */
+  dataSource?: DataSource
+  /**
+   * Run `fn(manager)` in one transaction that wraps the whole action;
+   * after-commit Post-action handlers run once it committed. Without it, each
+   * write in `fn` commits on its own. Defaults to `false`.
+   */
+  transaction?: boolean
 }
 
 function checkAction(action: ActionContext): ActionContext {
@@ -24,12 +43,16 @@ function checkAction(action: ActionContext): ActionContext {
   if (typeof action.name !== 'string' || action.name.trim() === '') {
     throw new HardError(`runAction needs a non-empty action name, got ${JSON.stringify(action.name)}`)
   }
+  checkActionName(action.name, false)
   const user = action.user
   if (user !== undefined && (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number'))) {
     throw new HardError(`runAction '${action.name}': user must be an object with a string or number id, got ${JSON.stringify(user)}`)
   }
   if (action.requestId !== undefined && typeof action.requestId !== 'string') {
     throw new HardError(`runAction '${action.name}': requestId must be a string, got ${JSON.stringify(action.requestId)}`)
+  }
+  if (action.params !== undefined && (action.params === null || typeof action.params !== 'object')) {
+    throw new HardError(`runAction '${action.name}': params must be an object, got ${JSON.stringify(action.params)}`)
   }
   return Object.freeze({ ...action })
 }
@@ -40,17 +63,89 @@ function checkAction(action: ActionContext): ActionContext {
  * and audit entries record them. Returns what `fn` returns. Nested calls
  * see the innermost action.
  *
+ * With `options.events`, the Pre-action handlers bound to the action run
+ * first (one throwing blocks the action: `fn` never runs), then `fn`, then
+ * the Post-action handlers with `fn`'s result and every entity it wrote.
+ * They never run when `fn` throws. With `transaction: true` (and
+ * `dataSource`), `fn(manager)` runs in one transaction; `'sync'` Post-action
+ * handlers run inside it before commit, the others after it committed.
+ *
  * @example
  * ```ts
- * await runAction({ name: 'orders:submit', user: { id: req.user.id }, requestId: req.id }, () =>
+ * await runAction({ name: 'orders:edit', user: { id: req.user.id }, requestId: req.id }, () =>
  *   dataSource.getRepository(Order).save(order),
  * )
+ * await runAction({ name: 'orders:submit', user, params: { id } }, (manager) => submit(manager!, id), {
+ *   events, dataSource, transaction: true,
+ * })
  * ```
  */
-export function runAction<T>(action: ActionContext, fn: () => T): T {
+export function runAction<T>(action: ActionContext, fn: () => T): T
+export function runAction<T>(action: ActionContext, fn: (manager: EntityManager | undefined) => T | Promise<T>, options: RunActionOptions): Promise<T>
+export function runAction<T>(
+  action: ActionContext,
+  fn: (manager?: EntityManager) => T | Promise<T>,
+  options?: RunActionOptions,
+): T | Promise<T> {
   const checked = checkAction(action)
+  if (typeof fn !== 'function') throw new HardError(`runAction '${checked.name}' needs a function to run`)
   const outer = scopes.getStore()
-  return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false }, fn)
+  if (!options) return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false, changes: outer?.changes }, fn) as T
+  if (options.transaction && !options.dataSource) {
+    throw new HardError(`runAction '${checked.name}': transaction: true needs a dataSource`)
+  }
+  const handlers = options.events?.matching(checked.name)
+  // Collect the written entities only when a Post-action handler will read them: unbound actions cost nothing extra.
+  const wanted = handlers && (handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0)
+  const changes: ActionChange[] | undefined = wanted ? [] : undefined
+  const collectors = changes ? [...(outer?.changes ?? []), changes] : outer?.changes
+  return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false, changes: collectors }, () =>
+    runWithEvents(checked, fn, options, changes),
+  )
+}
+
+async function runWithEvents<T>(
+  action: ActionContext,
+  fn: (manager?: EntityManager) => T | Promise<T>,
+  options: RunActionOptions,
+  changes: ActionChange[] | undefined,
+): Promise<T> {
+  const events = options.events
+  const handlers = events?.matching(action.name)
+  const base: ActionEventContext = Object.freeze({
+    action: action.name,
+    user: action.user,
+    requestId: action.requestId,
+    params: action.params ?? {},
+  })
+  for (const handler of handlers?.pre ?? []) await handler(base)
+  const runSync = async (result: T, manager: EntityManager | undefined): Promise<void> => {
+    if (!handlers?.postSync.length) return
+    const ctx = Object.freeze({ ...base, result, changes: [...changes!, ...pendingChanges(manager?.queryRunner, changes!)] })
+    for (const handler of handlers.postSync) await handler(ctx)
+  }
+  let result: T
+  if (options.transaction) {
+    result = await options.dataSource!.transaction(async (manager) => {
+      const value = await fn(manager)
+      await runSync(value, manager)
+      return value
+    })
+  } else {
+    result = await fn(undefined)
+    await runSync(result, undefined)
+  }
+  if (handlers?.postAfterCommit.length) {
+    const ctx = Object.freeze({ ...base, result, changes: [...changes!] })
+    for (const handler of handlers.postAfterCommit) {
+      try {
+        await handler(ctx)
+      } catch (error) {
+        events!.reportPostError(error, ctx)
+      }
+    }
+  }
+  return result
 }
 
 /** The action the calling code runs in, or undefined outside any `runAction`. */

@@ -1,5 +1,6 @@
 import { AsyncLocalStorage } from 'node:async_hooks'
 import type { ActionContext } from './action-context'
+import type { ActionChange } from './action-events'
 import type { EventFrame } from './event-frame'
 
 /**
@@ -14,6 +15,12 @@ export interface AsyncScope {
   readonly action: ActionContext | undefined
   /** True while TypeORM reloads database copies for a save/remove. */
   readonly internalLoad: boolean
+  /**
+   * Where the running actions collect the entities they write (only those
+   * with a Post-action handler that wants them): the enclosing actions' lists
+   * too, since a nested action's writes are also the outer action's.
+   */
+  readonly changes: readonly ActionChange[][] | undefined
 }
 
 /** @internal */

@@ -31,13 +31,41 @@ import {
   beforeCommit,
   dropStaleOutsideTransaction,
   flushOutsideTransaction,
+  recordChange,
   transactionStarted,
 } from './transaction-state'
+import { scopes } from './async-scope'
 import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
 
 const { Pre, Post } = EventActionTiming
 
 type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
+
+/**
+ * Hands a finished write to the running action, when one is collecting
+ * (a Post-action handler is bound to it): it reaches the action at commit.
+ */
+function collectChange(
+  info: EntityInfo,
+  entity: ObjectLiteral,
+  type: EventActionType,
+  group: AttributeGroup | null,
+  previous: ObjectLiteral | undefined,
+  queryRunner: QueryRunner,
+): void {
+  const collectors = scopes.getStore()?.changes
+  if (!collectors) return
+  const { metadata } = info
+  const id = metadata.getEntityIdMixedMap(entity) ?? (previous ? metadata.getEntityIdMixedMap(previous) : undefined)
+  const change = Object.freeze({
+    entityName: info.name,
+    id,
+    operation: operationOf(type) as 'insert' | 'update' | 'delete',
+    group: group ? group.toArray() : null,
+    changes: auditChanges(info, entity, type, group, previous),
+  })
+  for (const collector of collectors) recordChange(queryRunner, collector, change)
+}
 
 /** Touched attributes that TypeORM's UPDATE left out (they did not change), or undefined. */
 function unwrittenTouched(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup | null): string[] | undefined {
@@ -223,6 +251,7 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
       if (info.audit) {
         void writeAuditEntry(manager, info, entity, operationOf(type), auditChanges(info, entity, type, finalGroup, previous), previous, entity)
       }
+      collectChange(info, entity, type, finalGroup, previous, queryRunner)
       // The saved state is what reset() goes back to.
       if (type !== EventActionType.Delete) rememberState(info, entity)
       const ran = this.dispatcher.run(info, entity, timing, type, finalGroup, manager, soft, previous)
@@ -236,7 +265,10 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.active) return
+    if (!info.active) {
+      if (timing === Post && event.entity) collectChange(info, event.entity, EventActionType.Insert, info.definedGroup(event.entity), undefined, event.queryRunner)
+      return
+    }
     const entity = event.entity
     if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
     const insert = () =>
@@ -257,7 +289,13 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private updateEvent(timing: EventActionTiming, event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.active || !this.isSavePath(info, event)) return
+    if (!info.active) {
+      if (timing === Post && event.entity && event.databaseEntity) {
+        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, updateGroup(event), event.databaseEntity, event.queryRunner)
+      }
+      return
+    }
+    if (!this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
       this.write(
@@ -275,7 +313,13 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private deleteEvent(timing: EventActionTiming, event: RemoveEvent<ObjectLiteral>, soft: boolean): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.active || !this.isSavePath(info, event)) return
+    if (!info.active) {
+      if (timing === Post && event.entity && event.databaseEntity) {
+        collectChange(info, event.entity as ObjectLiteral, EventActionType.Delete, null, event.databaseEntity, event.queryRunner)
+      }
+      return
+    }
+    if (!this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
       this.write(
@@ -294,7 +338,13 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
 
   private recoverEvent(timing: EventActionTiming, event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
-    if (!info.active || !this.isSavePath(info, event)) return
+    if (!info.active) {
+      if (timing === Post && event.entity && event.databaseEntity) {
+        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, info.deleteDateGroup, event.databaseEntity, event.queryRunner)
+      }
+      return
+    }
+    if (!this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
     return runInOrder(event.queryRunner, () =>
       this.write(

@@ -32,7 +32,7 @@ export function currentScope(): AsyncScope | undefined {
 
 /** @internal Runs `fn(...args)` with `frame` as the running handler, inside `outer`'s action. */
 export function runInFrame<A extends unknown[], R>(outer: AsyncScope | undefined, frame: EventFrame, fn: (...args: A) => R, ...args: A): R {
-  return scopes.run({ frame, action: outer?.action, internalLoad: false }, fn, ...args)
+  return scopes.run({ frame, action: outer?.action, internalLoad: false, changes: outer?.changes }, fn, ...args)
 }
 
 /** @internal The chain from the outermost frame down to `frame`, printable. */

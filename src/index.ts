@@ -2,7 +2,17 @@
  * typeorm-event-actions: CaseMaster-style event actions for TypeORM entities.
  * This file is the whole public surface.
  */
-export { currentAction, runAction, type ActionContext, type ActionUser } from './action-context'
+export { currentAction, runAction, type ActionContext, type ActionUser, type RunActionOptions } from './action-context'
+export {
+  ActionEvents,
+  type ActionChange,
+  type ActionEventContext,
+  type ActionEventsOptions,
+  type BindOptions,
+  type PostActionEventContext,
+  type PostActionHandler,
+  type PreActionHandler,
+} from './action-events'
 export { AttributeGroup } from './attribute-group'
 export { Automatic, type AutomaticFn } from './automatic'
 export { AuditEntry, type AuditChange } from './audit/audit-entry'
@@ -28,6 +38,15 @@ export {
   type EventChainLink,
   type ValidationFailure,
 } from './errors'
+export {
+  expressEventActions,
+  type ExpressEventActions,
+  type ExpressEventActionsOptions,
+  type ExpressRequestLike,
+  type ExpressResponseLike,
+} from './http/express-event-actions'
+export type { HttpErrorEntry } from './http/http-action'
+export { koaEventActions, type KoaContextLike, type KoaEventActionsOptions } from './http/koa-event-actions'
 export { anyInGroup, inGroup } from './in-group'
 export {
   describeEventActions,

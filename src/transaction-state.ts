@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ActionContext } from './action-context'
+import type { ActionChange } from './action-events'
 import type { AuditChange } from './audit/audit-entry'
 import { AuditEntry } from './audit/audit-entry'
 import type { EntityInfo } from './entity-info'
@@ -43,11 +44,18 @@ interface AfterCommit {
  * `transaction()` calls) mark how much was pending when they started, so that
  * rolling one back drops only what was added inside it.
  */
+/** A change waiting for commit before it reaches its action's list. */
+interface PendingChange {
+  readonly collector: ActionChange[]
+  readonly change: ActionChange
+}
+
 interface TransactionState {
   transactionId: string
   audits: PendingAudit[]
   afterCommit: AfterCommit[]
-  marks: Map<number, readonly [number, number]>
+  changes: PendingChange[]
+  marks: Map<number, readonly [number, number, number]>
 }
 
 const states = new WeakMap<QueryRunner, TransactionState>()
@@ -55,7 +63,7 @@ const states = new WeakMap<QueryRunner, TransactionState>()
 function stateOf(queryRunner: QueryRunner): TransactionState {
   let state = states.get(queryRunner)
   if (!state) {
-    state = { transactionId: randomUUID(), audits: [], afterCommit: [], marks: new Map() }
+    state = { transactionId: randomUUID(), audits: [], afterCommit: [], changes: [], marks: new Map() }
     states.set(queryRunner, state)
   }
   return state
@@ -172,6 +180,22 @@ export function dropStaleOutsideTransaction(queryRunner: QueryRunner, owner: Obj
   if (state && state.audits.length) state.audits = state.audits.filter((a) => a.owner !== owner)
 }
 
+/**
+ * @internal A write the running action made: it reaches the action's list
+ * when its transaction commits (at once outside a transaction); a rollback
+ * drops it.
+ */
+export function recordChange(queryRunner: QueryRunner, collector: ActionChange[], change: ActionChange): void {
+  if (queryRunner.isTransactionActive) stateOf(queryRunner).changes.push({ collector, change })
+  else collector.push(change)
+}
+
+/** @internal The changes of `collector` still waiting in this transaction (for sync Post-action handlers, before commit). */
+export function pendingChanges(queryRunner: QueryRunner | undefined, collector: ActionChange[]): ActionChange[] {
+  const state = queryRunner && states.get(queryRunner)
+  return state ? state.changes.filter((p) => p.collector === collector).map((p) => p.change) : []
+}
+
 /** @internal Runs `fn` once the transaction commits; at once when there is none. */
 export function registerAfterCommit(
   manager: EntityManager,
@@ -213,7 +237,7 @@ export function transactionStarted(queryRunner: QueryRunner): void {
   const state = states.get(queryRunner)
   if (!state) return
   if (depth === 1) states.delete(queryRunner)
-  else state.marks.set(depth, [state.audits.length, state.afterCommit.length])
+  else state.marks.set(depth, [state.audits.length, state.afterCommit.length, state.changes.length])
 }
 
 /** @internal beforeTransactionCommit: the outermost commit writes the audit entries, in one batch. */
@@ -231,7 +255,10 @@ export function afterCommit(queryRunner: QueryRunner): Promise<void> | void {
   if (transactionDepthOf(queryRunner) !== 0) return
   const state = states.get(queryRunner)
   states.delete(queryRunner)
-  if (state && state.afterCommit.length) return runCallbacks(state.afterCommit)
+  if (!state) return
+  // Committed: the action now sees these writes.
+  for (const { collector, change } of state.changes) collector.push(change)
+  if (state.afterCommit.length) return runCallbacks(state.afterCommit)
 }
 
 /** @internal afterTransactionRollback: drop what the rolled-back level added (everything, at the outermost). */
@@ -243,8 +270,9 @@ export function afterRollback(queryRunner: QueryRunner): void {
     states.delete(queryRunner)
     return
   }
-  const [audits, callbacks] = state.marks.get(depth + 1) ?? [0, 0]
+  const [audits, callbacks, changes] = state.marks.get(depth + 1) ?? [0, 0, 0]
   state.audits.length = Math.min(state.audits.length, audits)
   state.afterCommit.length = Math.min(state.afterCommit.length, callbacks)
+  state.changes.length = Math.min(state.changes.length, changes)
   state.marks.delete(depth + 1)
 }

@@ -167,7 +167,7 @@ export function installTypeOrmPatches(): void {
   const originalLoad = loader.load
   loader.load = function (this: unknown, ...args: unknown[]) {
     const outer = scopes.getStore()
-    return scopes.run({ frame: outer?.frame, action: outer?.action, internalLoad: true }, () => originalLoad.apply(this, args))
+    return scopes.run({ ...(outer ?? { frame: undefined, action: undefined, changes: undefined }), internalLoad: true }, () => originalLoad.apply(this, args))
   }
 
   const transformer = RawSqlResultsToEntityTransformer.prototype as unknown as {

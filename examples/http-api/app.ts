@@ -1,0 +1,133 @@
+/**
+ * A small REST API (accounts, orders, order lines) with action events: the
+ * checkout endpoint `POST /orders/:id/submit` (action `orders:submit`) is
+ * bound to pre- and post-action events; the admin edit `PATCH /orders/:id`
+ * (`orders:update`) is not. The same routes on Express and on Koa.
+ */
+import express from 'express'
+import Koa from 'koa'
+import type { DataSource, EntityManager } from 'typeorm'
+import { ActionEvents, EventActionTiming, expressEventActions, koaEventActions, SoftError, type ActionUser } from '../../src'
+import { Order, OrderLine } from '../../demo/entities'
+
+/** What the warehouse was told, for the tests and the console. */
+export const warehouseLog: string[] = []
+
+/** The action events of the shop: checkout is guarded before and announced after commit. */
+export function shopEvents(): ActionEvents {
+  const events = new ActionEvents()
+  events.bind('orders:submit', EventActionTiming.Pre, ({ user }) => {
+    if (!user) throw new SoftError('sign in to submit an order', { attribute: 'user' })
+  })
+  events.bind('orders:submit', EventActionTiming.Post, ({ user, changes, result }) => {
+    const order = result as Order
+    const lines = changes.filter((c) => c.entityName === 'OrderLine').length
+    warehouseLog.push(`reserve stock for order #${order.id} (${lines} lines changed), submitted by ${String(user?.id)}`)
+  })
+  return events
+}
+
+/** The demo's sign-in: the user id comes in the `x-user` header. */
+function userFrom(header: string | string[] | undefined): ActionUser | undefined {
+  const id = Array.isArray(header) ? header[0] : header
+  return id ? { id } : undefined
+}
+
+/** An order as JSON: its lines without their back-reference to the order. */
+export function orderJson(order: Order | null): unknown {
+  if (!order) return null
+  return { ...order, lines: order.lines?.map(({ order: _order, ...line }) => line) }
+}
+
+interface OrderInput {
+  customer?: string
+  lines?: { product: string; quantity: number; price: number }[]
+}
+
+async function createOrder(manager: EntityManager, input: OrderInput): Promise<Order> {
+  const order = manager.create(Order, { customer: input.customer ?? '' })
+  if (!order.customer) throw new SoftError('customer is required', { attribute: 'customer' })
+  order.lines = (input.lines ?? []).map((l) => Object.assign(new OrderLine(), { ...l, order }))
+  return manager.save(order)
+}
+
+async function submitOrder(manager: EntityManager, id: number): Promise<Order> {
+  const order = await manager.findOne(Order, { where: { id }, relations: { lines: true } })
+  if (!order) throw new SoftError(`no order ${id}`, { attribute: 'id' })
+  if (!order.lines.length) throw new SoftError('an order needs at least one line', { attribute: 'lines' })
+  order.lines.forEach((line) => (line.order = order))
+  order.status = 'submitted'
+  return manager.save(order)
+}
+
+async function editOrder(manager: EntityManager, id: number, input: { customer?: string; status?: string }): Promise<Order> {
+  const order = await manager.findOneBy(Order, { id })
+  if (!order) throw new SoftError(`no order ${id}`, { attribute: 'id' })
+  Object.assign(order, input)
+  return manager.save(order)
+}
+
+/** The shop on Express: two lines (`middleware`, `errorHandler`) bring in action events. */
+export function createExpressApp(dataSource: DataSource, events: ActionEvents): express.Express {
+  const app = express()
+  const actions = expressEventActions({
+    events,
+    dataSource,
+    resolveUser: (req) => userFrom(req.headers['x-user']),
+  })
+  app.use(express.json())
+  // Mounted per route, so that action handlers get the route params (the order id).
+  const action = actions.middleware as unknown as express.RequestHandler
+  const manager = (req: express.Request): EntityManager => (req as { eventActions?: { manager?: EntityManager } }).eventActions!.manager!
+  app.post('/orders', action, async (req, res) => {
+    res.status(201).json(orderJson(await createOrder(manager(req), req.body as OrderInput)))
+  })
+  app.post('/orders/:id/submit', action, async (req, res) => {
+    res.json(orderJson(await submitOrder(manager(req), Number(req.params.id))))
+  })
+  app.patch('/orders/:id', action, async (req, res) => {
+    res.json(orderJson(await editOrder(manager(req), Number(req.params.id), req.body as { customer?: string })))
+  })
+  app.get('/orders/:id', action, async (req, res) => {
+    res.json(orderJson(await manager(req).findOne(Order, { where: { id: Number(req.params.id) }, relations: { lines: true } })))
+  })
+  app.use(actions.errorHandler)
+  return app
+}
+
+async function jsonBody(req: import('node:http').IncomingMessage): Promise<unknown> {
+  let text = ''
+  for await (const chunk of req) text += String(chunk)
+  return text ? (JSON.parse(text) as unknown) : {}
+}
+
+/** The same shop on Koa (routing by hand, to need nothing but koa). */
+export function createKoaApp(dataSource: DataSource, events: ActionEvents): Koa {
+  const app = new Koa()
+  app.use(async (ctx, next) => {
+    ;(ctx.request as { body?: unknown }).body = ctx.method === 'GET' ? undefined : await jsonBody(ctx.req)
+    ctx.state.user = userFrom(ctx.headers['x-user'])
+    await next()
+  })
+  app.use(
+    koaEventActions({
+      events,
+      dataSource,
+      // No router here: the order id comes from the path by hand.
+      resolveParams: (ctx) => ({ id: /^\/orders\/(\d+)/.exec(ctx.path)?.[1], query: ctx.query, body: ctx.request.body }),
+    }) as unknown as Koa.Middleware,
+  )
+  app.use(async (ctx) => {
+    const manager = ctx.state.manager as EntityManager
+    const body = (ctx.request as { body?: unknown }).body as OrderInput & { customer?: string }
+    const submit = /^\/orders\/(\d+)\/submit$/.exec(ctx.path)
+    const item = /^\/orders\/(\d+)$/.exec(ctx.path)
+    if (ctx.method === 'POST' && ctx.path === '/orders') {
+      ctx.status = 201
+      ctx.body = orderJson(await createOrder(manager, body))
+    } else if (ctx.method === 'POST' && submit) ctx.body = orderJson(await submitOrder(manager, Number(submit[1])))
+    else if (ctx.method === 'PATCH' && item) ctx.body = orderJson(await editOrder(manager, Number(item[1]), body))
+    else if (ctx.method === 'GET' && item) ctx.body = orderJson(await manager.findOne(Order, { where: { id: Number(item[1]) }, relations: { lines: true } }))
+  })
+  return app
+}

@@ -1,0 +1,168 @@
+import type { DataSource, EntityManager } from 'typeorm'
+import { runAction, type ActionContext, type ActionUser } from '../action-context'
+import type { ActionEvents } from '../action-events'
+import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom } from './http-action'
+
+/** The parts of an Express request the middleware reads. */
+export interface ExpressRequestLike {
+  method: string
+  path: string
+  headers: Record<string, string | string[] | undefined>
+  params?: Record<string, string>
+  query?: unknown
+  body?: unknown
+  user?: unknown
+  /** Set by the middleware: the request's EntityManager (its transaction, with `dataSource`). */
+  eventActions?: { manager: EntityManager | undefined; action: ActionContext }
+}
+
+/** The parts of an Express response the middleware uses. */
+export interface ExpressResponseLike {
+  statusCode: number
+  headersSent: boolean
+  locals: Record<string, unknown>
+  setHeader(name: string, value: string): unknown
+  removeHeader(name: string): unknown
+  status(code: number): ExpressResponseLike
+  json(body: unknown): unknown
+  end(...args: unknown[]): unknown
+  once(event: 'finish' | 'close', listener: () => void): unknown
+}
+
+type Next = (error?: unknown) => void
+
+/** Options of {@link expressEventActions}. */
+export interface ExpressEventActionsOptions {
+  /** The registry of action events bound to request actions. */
+  events: ActionEvents
+  /** With it, each request runs in one transaction (`req.eventActions.manager`, `res.locals.manager`). */
+  dataSource?: DataSource
+  /** The action name of a request. Defaults to `${resource}:${verb}` from the method and path. */
+  resolveAction?: (req: ExpressRequestLike) => string
+  /** The acting user. Defaults to `req.user`. */
+  resolveUser?: (req: ExpressRequestLike) => ActionUser | undefined
+  /**
+   * The action's `params`. Defaults to the route params, `query` and `body`.
+   * Route params exist only where a route matched: mount the middleware on
+   * the route (`app.post('/orders/:id/submit', actions.middleware, handler)`)
+   * to have them; mounted with `app.use` it sees query and body.
+   */
+  resolveParams?: (req: ExpressRequestLike) => Record<string, unknown>
+}
+
+/** What {@link expressEventActions} returns: the two things an app adds. */
+export interface ExpressEventActions {
+  /** `app.use(actions.middleware)` before the routes. */
+  middleware: (req: ExpressRequestLike, res: ExpressResponseLike, next: Next) => void
+  /** `app.use(actions.errorHandler)` after the routes: SoftError → 400 with field errors, anything else → 500. */
+  errorHandler: (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: Next) => void
+}
+
+class ResponseNotOk extends Error {}
+
+/**
+ * Express middleware that runs each request as an action: Pre-action
+ * handlers before the route (a veto answers 400 and the route never runs),
+ * the route inside the action context (so every event and audit entry knows
+ * the user), and Post-action handlers once the response succeeded (with
+ * `dataSource`: after the request's transaction committed). Express cannot
+ * see a route's errors from an ordinary middleware, hence the error handler.
+ *
+ * @example
+ * ```ts
+ * const actions = expressEventActions({ events, dataSource })
+ * app.use(express.json())
+ * app.use(actions.middleware) // or per route, to give handlers the route params
+ * app.post('/orders/:id/submit', async (req, res) => res.json(await submit(req.eventActions!.manager!, req.params.id)))
+ * app.use(actions.errorHandler)
+ * ```
+ */
+export function expressEventActions(options: ExpressEventActionsOptions): ExpressEventActions {
+  const { events, dataSource } = options
+  const resolveAction = options.resolveAction ?? ((req) => defaultActionName(req.method, req.path))
+  const resolveUser = options.resolveUser ?? ((req) => req.user as ActionUser | undefined)
+  const resolveParams = options.resolveParams ?? ((req) => ({ ...req.params, query: req.query, body: req.body }))
+
+  const sendError = (res: ExpressResponseLike, error: unknown, action: string, requestId: string, end?: (...args: unknown[]) => unknown): void => {
+    const { status, body } = errorResponse(error)
+    if (status === 500) logServerError(error, action, requestId)
+    if (res.headersSent) return
+    if (end) {
+      // The route's response was held back for the commit, which failed: answer with the error instead.
+      res.removeHeader('Content-Length')
+      res.statusCode = status
+      res.setHeader('Content-Type', 'application/json; charset=utf-8')
+      end.call(res, JSON.stringify(body))
+      return
+    }
+    res.status(status).json(body)
+  }
+
+  const middleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: Next): void => {
+    const requestId = requestIdFrom(req.headers['x-request-id'])
+    res.setHeader('x-request-id', requestId)
+    let action: ActionContext
+    try {
+      action = {
+        name: resolveAction(req),
+        user: resolveUser(req),
+        requestId,
+        params: resolveParams(req),
+      }
+    } catch (error) {
+      sendError(res, error, 'unknown', requestId)
+      return
+    }
+    let heldEnd: (() => void) | undefined
+    const originalEnd = res.end
+    const originalJson = res.json
+    let answered: unknown
+    // What the route answered is the action's result, for Post-action handlers.
+    res.json = (body: unknown) => {
+      answered = body
+      return originalJson.call(res, body)
+    }
+    const work = (manager: EntityManager | undefined) =>
+      new Promise<unknown>((resolve, reject) => {
+        req.eventActions = { manager, action }
+        res.locals.manager = manager
+        if (dataSource) {
+          // Hold the response until the transaction committed: a client must never see success for a rollback.
+          res.end = (...args: unknown[]) => {
+            res.end = originalEnd
+            heldEnd = () => originalEnd.apply(res, args)
+            if (res.statusCode < 400) resolve(answered)
+            else reject(new ResponseNotOk())
+            return res
+          }
+        } else {
+          res.once('finish', () => (res.statusCode < 400 ? resolve(answered) : reject(new ResponseNotOk())))
+          res.once('close', () => reject(new ResponseNotOk()))
+        }
+        next()
+      })
+    oneAtATimeOnSqlite(dataSource, () => runAction(action, work, { events, dataSource, transaction: dataSource !== undefined })).then(
+      () => heldEnd?.(),
+      (error: unknown) => {
+        if (error instanceof ResponseNotOk) {
+          heldEnd?.()
+          return
+        }
+        // A Pre-action veto, a failed commit or a failing sync Post-action handler.
+        res.end = originalEnd
+        sendError(res, error, action.name, requestId, heldEnd ? originalEnd : undefined)
+      },
+    )
+  }
+
+  const errorHandler = (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: Next): void => {
+    if (res.headersSent) {
+      next(error)
+      return
+    }
+    const action = req.eventActions?.action
+    sendError(res, error, action?.name ?? 'unknown', action?.requestId ?? requestIdFrom(req.headers['x-request-id']))
+  }
+
+  return { middleware, errorHandler }
+}

@@ -1,5 +1,6 @@
 import type { ObjectLiteral } from 'typeorm'
 import type { EventActionContext } from './event-action-context'
+import { inheritanceTree } from './entity-attributes'
 import { HardError } from './errors'
 
 /** Computes an automatic attribute's value (may be async). */
@@ -39,9 +40,6 @@ export function Automatic<E extends ObjectLiteral = ObjectLiteral>(fn: Automatic
 
 /** @internal The automatic attributes of a class, ancestors' first. */
 export function automaticsOf(target: Function): readonly AutomaticAttribute[] {
-  const chain: Function[] = []
-  for (let cls: unknown = target; typeof cls === 'function' && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
-    chain.unshift(cls as Function)
-  }
+  const chain = inheritanceTree(target).reverse()
   return chain.flatMap((cls) => automaticsByClass.get(cls) ?? [])
 }

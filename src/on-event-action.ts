@@ -5,6 +5,7 @@ import { auditedOptionsOf } from './audit/audited'
 import type { EventActionContext } from './event-action-context'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
+import { inheritanceTree } from './entity-attributes'
 import { HardError } from './errors'
 
 /** When a declarative handler runs. */
@@ -73,10 +74,7 @@ export function OnEventAction(options: OnEventActionOptions): MethodDecorator {
 
 /** @internal The declarative handlers of a class, ancestors' first, in declaration order. */
 export function declaredHandlersOf(target: Function): readonly DeclaredHandler[] {
-  const chain: Function[] = []
-  for (let cls: unknown = target; typeof cls === 'function' && cls !== Function.prototype; cls = Object.getPrototypeOf(cls)) {
-    chain.unshift(cls as Function)
-  }
+  const chain = inheritanceTree(target).reverse()
   return chain.flatMap((cls) => declaredByClass.get(cls) ?? [])
 }
 

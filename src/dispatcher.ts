@@ -7,15 +7,12 @@ import type { EntityInfo } from './entity-info'
 import { decorateError, EventActionRecursionError } from './errors'
 import { chainOf, currentFrame, currentScope, runInFrame, type EventFrame } from './event-frame'
 import { HandlerContext } from './handler-context'
+import { isThenable } from './is-thenable'
 import { enter, isRunning, leave } from './recursion-guard'
 import { validateEntity } from './validation'
 
 /** @internal Where a subscriber keeps its dispatcher, for EventActions to find. */
 export const DISPATCHER: unique symbol = Symbol('typeorm-event-actions.dispatcher')
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
-}
 
 /**
  * @internal Runs one event: recursion guard and depth limit, the entity's

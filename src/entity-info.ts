@@ -6,6 +6,7 @@ import type { EventActionContext } from './event-action-context'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
 import { HardError } from './errors'
+import { isThenable } from './is-thenable'
 import { entityOptionsOf } from './event-action-options'
 import { auditedOptionsOf, type AuditedOptions } from './audit/audited'
 import { automaticsOf, type AutomaticAttribute } from './automatic'
@@ -77,10 +78,6 @@ export interface EntityInfo {
 }
 
 const infoByMetadata = new WeakMap<EntityMetadata, EntityInfo>()
-
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return value !== null && typeof value === 'object' && typeof (value as PromiseLike<unknown>).then === 'function'
-}
 
 /**
  * The handler the dispatcher calls: `_eventAction`, then the declarative

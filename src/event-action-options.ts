@@ -1,3 +1,5 @@
+import { inheritanceTree } from './entity-attributes'
+
 /** Per-entity settings, given with {@link EventActionOptions}. */
 export interface EntityEventActionOptions {
   /**
@@ -34,8 +36,8 @@ export function EventActionOptions(options: EntityEventActionOptions): ClassDeco
 
 /** @internal The options of a class or its nearest decorated ancestor. */
 export function entityOptionsOf(target: Function): EntityEventActionOptions {
-  for (let cls: unknown = target; typeof cls === 'function'; cls = Object.getPrototypeOf(cls)) {
-    const found = optionsByClass.get(cls as Function)
+  for (const cls of inheritanceTree(target)) {
+    const found = optionsByClass.get(cls)
     if (found) return found
   }
   return {}

@@ -3,7 +3,6 @@ import {
   type EntitySubscriberInterface,
   type InsertEvent,
   type LoadEvent,
-  type EntityManager,
   type ObjectLiteral,
   type QueryRunner,
   type RecoverEvent,
@@ -16,6 +15,7 @@ import {
 } from 'typeorm'
 import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
 import { AttributeGroup } from './attribute-group'
+import type { AttributeChange } from './event-action-context'
 import { Dispatcher, DISPATCHER } from './dispatcher'
 import { rememberState, touchedOf } from './entity-state'
 import { applyAutomatics } from './event-actions'
@@ -25,6 +25,7 @@ import { resolveConfig, type EventActionsConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import { runInOrder } from './transaction-queue'
+import { writeColumns } from './write-columns'
 import {
   afterCommit,
   afterRollback,
@@ -52,6 +53,7 @@ function collectChange(
   group: AttributeGroup | null,
   previous: ObjectLiteral | undefined,
   queryRunner: QueryRunner,
+  changes?: Record<string, AttributeChange>,
 ): void {
   const collectors = scopes.getStore()?.changes
   if (!collectors) return
@@ -62,7 +64,7 @@ function collectChange(
     id,
     operation: operationOf(type) as 'insert' | 'update' | 'delete',
     group: group ? group.toArray() : null,
-    changes: auditChanges(info, entity, type, group, previous),
+    changes: changes ?? auditChanges(info, entity, type, group, previous),
   })
   for (const collector of collectors) recordChange(queryRunner, collector, change)
 }
@@ -74,13 +76,6 @@ function unwrittenTouched(info: EntityInfo, entity: ObjectLiteral, group: Attrib
   // Only what is stored in the row can be written (not one-to-many or many-to-many relations).
   const missing = [...touched].filter((t) => !group?.has(t) && info.metadata.findColumnsWithPropertyPath(t).length > 0)
   return missing.length ? missing : undefined
-}
-
-/** One targeted UPDATE of `attrs` (listeners off: the event it belongs to is already running). */
-async function writeColumns(manager: EntityManager, info: EntityInfo, entity: ObjectLiteral, attrs: readonly string[]): Promise<void> {
-  const values: ObjectLiteral = {}
-  for (const attr of attrs) values[attr] = info.read(entity, attr) ?? null
-  await manager.createQueryBuilder().update(info.metadata.target).set(values).whereEntity(entity).callListeners(false).updateEntity(false).execute()
 }
 
 /** The group of an Insert/Update with the attributes `touch` marked; `consume` forgets them (Post). */
@@ -248,10 +243,10 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
       // The entry is recorded before the Post handler runs: the row was written
       // then, so the trail stays in the order of the writes, and writes the
       // handler makes come after it. A failing handler rolls the entry back too.
-      if (info.audit) {
-        void writeAuditEntry(manager, info, entity, operationOf(type), auditChanges(info, entity, type, finalGroup, previous), previous, entity)
-      }
-      collectChange(info, entity, type, finalGroup, previous, queryRunner)
+      // One change map serves the audit entry and the running action's list.
+      const changes = info.audit ? auditChanges(info, entity, type, finalGroup, previous) : undefined
+      if (changes) void writeAuditEntry(manager, info, entity, operationOf(type), changes, previous, entity)
+      collectChange(info, entity, type, finalGroup, previous, queryRunner, changes)
       // The saved state is what reset() goes back to.
       if (type !== EventActionType.Delete) rememberState(info, entity)
       const ran = this.dispatcher.run(info, entity, timing, type, finalGroup, manager, soft, previous)

@@ -8,6 +8,7 @@ import { HardError } from './errors'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import { checkRows, convertRawValue, rowMappingOf } from './record-set'
+import { writeColumns } from './write-columns'
 
 const { Pre, Post } = EventActionTiming
 
@@ -266,9 +267,7 @@ export class EventActions {
         .getOne()
       if (!previous) throw new HardError(`update(${info.name}): no row with ${JSON.stringify(id)}`, { entityName: info.name })
       await dispatcher.run(info, entity, Pre, EventActionType.Update, group, manager, false, previous)
-      const values: ObjectLiteral = {}
-      for (const attr of group) values[attr] = info.read(entity, attr) ?? null
-      await manager.createQueryBuilder().update(metadata.target).set(values).whereEntity(entity).callListeners(false).updateEntity(false).execute()
+      await writeColumns(manager, info, entity, group)
       if (info.audit) await writeAuditEntry(manager, info, entity, 'update', auditChanges(info, entity, EventActionType.Update, group, previous), previous, entity)
       await dispatcher.run(info, entity, Post, EventActionType.Update, group, manager, false, previous)
       // Only `attrs` were written: other unsaved changes stay unsaved, and reset() still sees them.

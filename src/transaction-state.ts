@@ -7,6 +7,7 @@ import { AuditEntry } from './audit/audit-entry'
 import type { EntityInfo } from './entity-info'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
+import { stableJson } from './stable-json'
 import { transactionDepthOf } from './typeorm-internals'
 
 /** @internal An audit entry waiting for its transaction to commit. */
@@ -69,15 +70,14 @@ function stateOf(queryRunner: QueryRunner): TransactionState {
   return state
 }
 
-/** JSON with sorted keys, so that a composite key has one string form. */
+/** The key as a string; a composite key as JSON with sorted keys, so that it has one string form. */
 function idString(info: EntityInfo, entity: ObjectLiteral | undefined): string | undefined {
   if (!entity) return undefined
   const columns = info.metadata.primaryColumns
   const values = columns.map((c) => c.getEntityValue(entity) as unknown)
   if (values.some((v) => v === undefined || v === null)) return undefined
   if (values.length === 1) return String(values[0])
-  const pairs = columns.map((c, i) => [c.propertyPath, values[i]] as const).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
-  return JSON.stringify(Object.fromEntries(pairs))
+  return stableJson(Object.fromEntries(columns.map((c, i) => [c.propertyPath, values[i]])))
 }
 
 const AUDIT_PROPERTIES = ['entityName', 'entityId', 'operation', 'changes', 'userId', 'actionName', 'requestId', 'transactionId'] as const

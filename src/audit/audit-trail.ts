@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
+import { stableJson } from '../stable-json'
 import { AuditEntry } from './audit-entry'
 
 /**
@@ -22,9 +23,4 @@ export async function auditTrail<E extends ObjectLiteral>(
     where: { entityName: metadata.name, entityId: typeof id === 'object' ? stableJson(id) : String(id) },
     order: { id: 'ASC' },
   })
-}
-
-/** @internal JSON with sorted keys, so that a composite key has one string form. */
-export function stableJson(value: ObjectLiteral): string {
-  return JSON.stringify(Object.fromEntries(Object.keys(value).sort().map((k) => [k, value[k]])))
 }

@@ -1,3 +1,4 @@
+import { inheritanceTree } from '../entity-attributes'
 import { HardError } from '../errors'
 
 /** What {@link Audited} records. */
@@ -31,8 +32,8 @@ export function Audited(options: AuditedOptions = {}): ClassDecorator {
 
 /** @internal The audit options of a class or its nearest audited ancestor. */
 export function auditedOptionsOf(target: Function): Readonly<AuditedOptions> | undefined {
-  for (let cls: unknown = target; typeof cls === 'function'; cls = Object.getPrototypeOf(cls)) {
-    const found = auditedByClass.get(cls as Function)
+  for (const cls of inheritanceTree(target)) {
+    const found = auditedByClass.get(cls)
     if (found) return found
   }
   return undefined

@@ -2,10 +2,11 @@
  * `npm run demo`: event actions on embedded SQLite, printing what happened.
  */
 import 'reflect-metadata'
-import { auditTrail, EntityValidationError, EventActions, runAction, SoftError, type ActionUser } from '../src'
+import { auditTrail, EntityValidationError, EventActions, runAction, setTranslator, SoftError, type ActionUser } from '../src'
 import { dataSource } from '../ormconfig'
 import { Account, Order, OrderLine } from './entities'
 import { eventLog } from './event-log'
+import { shopTranslator } from './messages'
 
 function section(title: string): void {
   console.log(`\n== ${title}`)
@@ -50,6 +51,20 @@ async function main(): Promise<void> {
   await attempt('save an account with a bad email', () => accounts.save(accounts.create({ name: 'Bob', email: 'not-an-email' })))
   flushEvents()
   console.log(`   accounts in the table: ${await accounts.count()}`)
+  eventLog.length = 0
+
+  section('One refusal, two languages (SoftError.of keys, translated where they are shown)')
+  setTranslator(shopTranslator)
+  for (const account of [accounts.create({ name: 'Ada', email: 'third@example.com' }), accounts.create({ name: 'Bob', email: 'nope' })]) {
+    const error = await accounts.save(account).then(
+      () => undefined,
+      (e: unknown) => e,
+    )
+    if (!(error instanceof SoftError)) throw new Error('the demo expected a refusal')
+    console.log(`   ${error.name} (key ${error.key})`)
+    console.log(`     en: ${error.localize('en')}`)
+    console.log(`     ru: ${error.localize('ru')}`)
+  }
   eventLog.length = 0
 
   section('Update: only the changed attributes are in the group')

@@ -42,7 +42,12 @@ export class Account implements EventActionEntity {
       const taken = await ctx.manager.exists(Account, {
         where: { name: this.name, ...(this.id ? { id: Not(this.id) } : {}) },
       })
-      if (taken) throw new SoftError(`Account with this name already exists: ${this.name}`, { attribute: 'name' })
+      if (taken) {
+        throw SoftError.of('account.nameTaken', { name: this.name }, {
+          attribute: 'name',
+          defaultMessage: 'Account with this name already exists: {name}',
+        })
+      }
     }
   }
 
@@ -97,7 +102,12 @@ export class OrderLine implements EventActionEntity {
   async _eventAction(timing: EventActionTiming, type: EventActionType, group: AttributeGroup | null, ctx: EventActionContext<this>) {
     logEvent(timing, type, group, ctx)
     if (timing === Pre && (type === Insert || type === Update)) {
-      if (this.quantity <= 0) throw new SoftError(`quantity must be positive, got ${this.quantity}`, { attribute: 'quantity' })
+      if (this.quantity <= 0) {
+        throw SoftError.of('orderLine.quantityNotPositive', { quantity: this.quantity }, {
+          attribute: 'quantity',
+          defaultMessage: 'quantity must be positive, got {quantity}',
+        })
+      }
       if (anyInGroup(this, ['quantity', 'price'], group)) this.amount = this.quantity * this.price
     }
     if (timing !== Post || !this.order) return

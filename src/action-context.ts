@@ -20,6 +20,12 @@ export interface ActionContext {
   readonly requestId?: string
   /** What the action was asked to do; action event handlers get it as `params`. */
   readonly params?: Readonly<Record<string, unknown>>
+  /**
+   * The end user's language as a BCP 47 tag (`'ru'`, `'fr-CA'`): handlers
+   * read it as `ctx.locale` to localize what they say. The HTTP middleware
+   * takes it from `Accept-Language`.
+   */
+  readonly locale?: string
 }
 
 /** Options of {@link runAction} that bring in action events and a transaction. */
@@ -36,6 +42,9 @@ export interface RunActionOptions {
   transaction?: boolean
 }
 
+// A BCP 47 language tag, loosely: a language and optional subtags.
+const LOCALE = /^[A-Za-z]{2,8}(-[A-Za-z0-9]{1,8})*$/
+
 function checkAction(action: ActionContext): ActionContext {
   if (action === null || typeof action !== 'object') {
     throw new HardError(`runAction needs { name, user?, requestId? }, got ${String(action)}`)
@@ -50,6 +59,9 @@ function checkAction(action: ActionContext): ActionContext {
   }
   if (action.requestId !== undefined && typeof action.requestId !== 'string') {
     throw new HardError(`runAction '${action.name}': requestId must be a string, got ${JSON.stringify(action.requestId)}`)
+  }
+  if (action.locale !== undefined && (typeof action.locale !== 'string' || !LOCALE.test(action.locale))) {
+    throw new HardError(`runAction '${action.name}': locale must be a language tag such as 'en' or 'pt-BR', got ${JSON.stringify(action.locale)}`)
   }
   if (action.params !== undefined && (action.params === null || typeof action.params !== 'object')) {
     throw new HardError(`runAction '${action.name}': params must be an object, got ${JSON.stringify(action.params)}`)
@@ -116,6 +128,7 @@ async function runWithEvents<T>(
     action: action.name,
     user: action.user,
     requestId: action.requestId,
+    locale: action.locale,
     params: action.params ?? {},
   })
   for (const handler of handlers?.pre ?? []) await handler(base)

@@ -9,6 +9,8 @@ export interface ActionEventContext {
   readonly action: string
   readonly user: ActionUser | undefined
   readonly requestId: string | undefined
+  /** The end user's language (`runAction({ locale })`, `Accept-Language` over HTTP), or undefined. */
+  readonly locale: string | undefined
   /** What the action was asked to do (an HTTP request's route params, query and body). */
   readonly params: Readonly<Record<string, unknown>>
 }

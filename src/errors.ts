@@ -1,5 +1,6 @@
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
+import { DEFAULT_LOCALE, translate, type MessageParams } from './translator'
 
 /** What an error can say about where it happened. */
 export interface EventActionErrorOptions {
@@ -41,19 +42,98 @@ export class EventActionError extends Error {
   }
 }
 
+/** What a {@link SoftError} can carry besides {@link EventActionErrorOptions}: a message key to translate. */
+export interface SoftErrorOptions extends EventActionErrorOptions {
+  /** The message key, e.g. `'account.nameTaken'`; `localize(locale)` looks it up with the translator. */
+  key?: string
+  /** The values the key's text is filled in with. */
+  params?: MessageParams
+}
+
+/** Options of {@link SoftError.of}. */
+export interface SoftErrorOfOptions extends EventActionErrorOptions {
+  /**
+   * The English text used when the translator has none for the key, with
+   * `{param}` placeholders. Without it, the key itself is the fallback.
+   */
+  defaultMessage?: string
+}
+
+/** One user-facing message of an error, in one locale: what an HTTP 400 lists. */
+export interface LocalizedErrorEntry {
+  /** The attribute the message is about, or null. */
+  readonly attribute: string | null
+  /** The message key (`'account.nameTaken'`, `'validation.isEmail'`), or null for an error made from plain text. */
+  readonly key: string | null
+  /** The text in the requested locale. */
+  readonly message: string
+}
+
 /**
  * An expected, user-facing refusal: a business rule said no. Throw it from a
  * Pre handler to stop the write; the transaction is rolled back and nothing
- * is written.
+ * is written. Made with {@link SoftError.of}, it carries a message key that
+ * {@link SoftError.localize} translates into the end user's language.
  *
  * @example
  * ```ts
  * if (await ctx.manager.exists(Account, { where: { name: this.name } }))
- *   throw new SoftError('Account with this name already exists', { attribute: 'name' })
+ *   throw SoftError.of('account.nameTaken', { name: this.name }, {
+ *     attribute: 'name',
+ *     defaultMessage: 'Account {name} already exists',
+ *   })
  * ```
  */
 export class SoftError extends EventActionError {
   override name = 'SoftError'
+  /** The message key, or undefined for an error made from plain text. */
+  readonly key: string | undefined
+  /** The values the key's text is filled in with (`{}` when there are none). */
+  readonly params: MessageParams
+  private readonly fallbackText: string | undefined
+
+  constructor(message: string, options: SoftErrorOptions = {}) {
+    super(message, options)
+    this.key = options.key
+    this.params = Object.freeze({ ...options.params })
+    // The constructor's message is the English text a missing translation falls back to.
+    this.fallbackText = options.key === undefined ? undefined : message
+    Object.defineProperty(this, 'fallbackText', { enumerable: false })
+  }
+
+  /**
+   * A SoftError with a message key: `message` is its text in the default
+   * locale (`'en'`) from the translator, else `options.defaultMessage`, else
+   * the key.
+   */
+  static of(key: string, params: MessageParams = {}, options: SoftErrorOfOptions = {}): SoftError {
+    if (typeof key !== 'string' || key.trim() === '') {
+      throw new HardError(`SoftError.of needs a non-empty message key, got ${JSON.stringify(key)}`)
+    }
+    if (params === null || typeof params !== 'object') {
+      throw new HardError(`SoftError.of('${key}'): params must be an object, got ${String(params)}`)
+    }
+    const { defaultMessage, ...rest } = options
+    const error = new SoftError(defaultMessage ?? key, { ...rest, key, params })
+    error.message = translate(key, error.params, DEFAULT_LOCALE, defaultMessage)
+    return error
+  }
+
+  /**
+   * The message in `locale` (a BCP 47 tag such as `'ru'` or `'fr-CA'`): the
+   * translator's text for the locale, then for its language, then the
+   * built-in English text. An error made from plain text has no key and
+   * always answers its `message`.
+   */
+  localize(locale: string): string {
+    if (this.key === undefined) return this.message
+    return translate(this.key, this.params, locale, this.fallbackText)
+  }
+
+  /** The user-facing messages in `locale`, one per attribute and rule that failed. */
+  localizedEntries(locale: string): LocalizedErrorEntry[] {
+    return [{ attribute: this.attribute ?? null, key: this.key ?? null, message: this.localize(locale) }]
+  }
 }
 
 /** A programming or system fault (a typo in a rule, a broken invariant). */
@@ -98,6 +178,22 @@ export class EventActionRecursionError extends HardError {
   }
 }
 
+/** One class-validator constraint an attribute broke. */
+export interface ConstraintViolation {
+  /** class-validator's constraint name, e.g. `'isEmail'`, `'minLength'`. */
+  readonly constraint: string
+  /** The message key: `'validation.' + constraint`. */
+  readonly key: string
+  /**
+   * What a translation can use: `attribute`, `value`, `entityName`, and the
+   * decorator's arguments as `constraint1`, `constraint2`, ... (class-validator's
+   * `$constraint1` tokens).
+   */
+  readonly params: MessageParams
+  /** class-validator's own English message. */
+  readonly message: string
+}
+
 /** One attribute that failed validation, with class-validator's messages. */
 export interface ValidationFailure {
   readonly attribute: string
@@ -105,11 +201,14 @@ export interface ValidationFailure {
   readonly value: unknown
   /** The human-readable messages, one per failed constraint. */
   readonly constraints: string[]
+  /** The failed constraints with their message keys; filled in by the library's validation. */
+  readonly violations?: readonly ConstraintViolation[]
 }
 
 /**
  * class-validator rejected the entity after its Pre Insert/Pre Update handler
- * ran. Lists every failed attribute; nothing was written.
+ * ran. Lists every failed attribute; nothing was written. Each failure's
+ * `violations` carry the keys `validation.<constraint>` for translation.
  */
 export class EntityValidationError extends SoftError {
   override name = 'EntityValidationError'
@@ -125,10 +224,31 @@ export class EntityValidationError extends SoftError {
       `${entityName} failed validation on ${timing} ${type}: ${failures
         .map((f) => `${f.attribute} (${f.constraints.join('; ')})`)
         .join(', ')}`,
-      { entityName, type, timing, attribute: failures[0]?.attribute },
+      { entityName, type, timing, attribute: failures[0]?.attribute, key: 'validation.failed' },
     )
     this.failures = failures
   }
+
+  override localize(locale: string): string {
+    const details = this.failures
+      .map((f) => `${f.attribute} (${entriesOf(f, locale).map((e) => e.message).join('; ')})`)
+      .join(', ')
+    const params = { entityName: this.entityName, type: this.type, timing: this.timing, details }
+    return translate('validation.failed', params, locale, '{entityName} failed validation on {timing} {type}: {details}')
+  }
+
+  override localizedEntries(locale: string): LocalizedErrorEntry[] {
+    return this.failures.flatMap((f) => entriesOf(f, locale))
+  }
+}
+
+function entriesOf(failure: ValidationFailure, locale: string): LocalizedErrorEntry[] {
+  if (!failure.violations) return failure.constraints.map((message) => ({ attribute: failure.attribute, key: null, message }))
+  return failure.violations.map((v) => ({
+    attribute: failure.attribute,
+    key: v.key,
+    message: translate(v.key, v.params, locale, v.message),
+  }))
 }
 
 /**

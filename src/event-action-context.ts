@@ -50,6 +50,12 @@ export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
   /** The request id of that action, or undefined. */
   readonly requestId: string | undefined
   /**
+   * The end user's language of that action (`runAction({ locale })`, or
+   * `Accept-Language` through the HTTP middleware), or undefined. A
+   * `SoftError.of(...)` needs no locale: it is translated where it is shown.
+   */
+  readonly locale: string | undefined
+  /**
    * Runs `fn` once after the transaction commits; never if it rolls back.
    * An error in `fn` cannot undo the commit: it goes to the configured
    * `onAfterCommitError` (default: logged with entity and event).

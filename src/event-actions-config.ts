@@ -1,5 +1,6 @@
 import { HardError } from './errors'
 import type { AfterCommitErrorHandler, AfterCommitOrigin } from './transaction-state'
+import { setTranslator, type Translator } from './translator'
 
 /** Library-wide settings, given to {@link withEventActions} or `new EventActionSubscriber(config)`. */
 export interface EventActionsConfig {
@@ -27,6 +28,12 @@ export interface EventActionsConfig {
    * Defaults to logging with `console.error`, naming entity and event.
    */
   onAfterCommitError?: (error: unknown, origin: AfterCommitOrigin) => void
+  /**
+   * Translates message keys (`SoftError.of`, `validation.<constraint>`) into
+   * the end user's language. It is process-wide, as {@link setTranslator}:
+   * the texts belong to the application, not to one DataSource.
+   */
+  translate?: Translator
 }
 
 /** @internal The settings with every default applied. */
@@ -43,7 +50,7 @@ const logAfterCommitError: AfterCommitErrorHandler = (error, origin) => {
 
 /** @internal */
 export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
-  const { validate = true, recursion = 'guard', maxDepth = 32, onAfterCommitError = logAfterCommitError } = config
+  const { validate = true, recursion = 'guard', maxDepth = 32, onAfterCommitError = logAfterCommitError, translate } = config
   if (!Number.isInteger(maxDepth) || maxDepth < 1) {
     throw new HardError(`EventActionsConfig.maxDepth must be a whole number of at least 1, got ${String(maxDepth)}`)
   }
@@ -55,6 +62,12 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
   }
   if (typeof onAfterCommitError !== 'function') {
     throw new HardError(`EventActionsConfig.onAfterCommitError must be a function, got ${String(onAfterCommitError)}`)
+  }
+  if (translate !== undefined) {
+    if (typeof translate !== 'function') {
+      throw new HardError(`EventActionsConfig.translate must be a function (key, params, locale) => string | undefined, got ${String(translate)}`)
+    }
+    setTranslator(translate)
   }
   return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth, onAfterCommitError })
 }

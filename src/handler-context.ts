@@ -57,6 +57,10 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     return currentAction()?.requestId
   }
 
+  get locale(): string | undefined {
+    return currentAction()?.locale
+  }
+
   previous<K extends keyof E & string>(attr: K): E[K] | undefined {
     if (!this.info.attributes.has(attr)) throw HardError.unknownAttribute(this.info.name, attr, 'ctx.previous')
     return this.previousSource === undefined ? undefined : (this.info.read(this.previousSource, attr) as E[K])

@@ -34,8 +34,12 @@ export {
   EventActionRecursionError,
   HardError,
   SoftError,
+  type ConstraintViolation,
   type EventActionErrorOptions,
   type EventChainLink,
+  type LocalizedErrorEntry,
+  type SoftErrorOfOptions,
+  type SoftErrorOptions,
   type ValidationFailure,
 } from './errors'
 export {
@@ -47,6 +51,7 @@ export {
 } from './http/express-event-actions'
 export type { HttpErrorEntry } from './http/http-action'
 export { koaEventActions, type KoaContextLike, type KoaEventActionsOptions } from './http/koa-event-actions'
+export { i18nextTranslator, type I18nextLike } from './i18next-translator'
 export { anyInGroup, inGroup } from './in-group'
 export {
   describeEventActions,
@@ -56,4 +61,5 @@ export {
   type OnEventActionOptions,
 } from './on-event-action'
 export type { AfterCommitOrigin } from './transaction-state'
+export { setTranslator, type MessageParams, type Translator } from './translator'
 export { withEventActions } from './with-event-actions'

@@ -1,7 +1,7 @@
 import type { ObjectLiteral } from 'typeorm'
 import type { ValidationError as ClassValidatorError } from 'class-validator'
 import type { AttributeGroup } from './attribute-group'
-import { EntityValidationError, type ValidationFailure } from './errors'
+import { EntityValidationError, type ConstraintViolation, type ValidationFailure } from './errors'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
 
@@ -58,22 +58,74 @@ function judged(path: string, group: AttributeGroup | null): boolean {
   return false
 }
 
-function toFailures(errors: ClassValidatorError[], group: AttributeGroup | null): ValidationFailure[] {
+type ConstraintArgs = Map<string, Map<string, readonly unknown[]>>
+const argsByClass = new WeakMap<Function, ConstraintArgs>()
+
+/**
+ * The decorator arguments of each (property, constraint) of a class, e.g.
+ * `name -> minLength -> [3]`: class-validator's errors carry only the
+ * finished English text, and a translation needs the numbers.
+ */
+function constraintArgs(target: Function): ConstraintArgs {
+  let map = argsByClass.get(target)
+  if (!map) {
+    map = new Map()
+    const cv = loadClassValidator()
+    if (cv) {
+      const storage = cv.getMetadataStorage()
+      for (const m of storage.getTargetValidationMetadatas(target, '', true, false)) {
+        // The same rule as class-validator's getConstraintType: the constraint class's name, else the metadata type.
+        const name = (m.constraintCls && storage.getTargetValidatorConstraints(m.constraintCls)[0]?.name) || m.type
+        let byName = map.get(m.propertyName)
+        if (!byName) map.set(m.propertyName, (byName = new Map()))
+        byName.set(name, m.constraints ?? [])
+      }
+    }
+    argsByClass.set(target, map)
+  }
+  return map
+}
+
+function violationsOf(
+  error: ClassValidatorError,
+  owner: Function | undefined,
+  attribute: string,
+  entityName: string,
+): ConstraintViolation[] {
+  const args = owner ? constraintArgs(owner).get(error.property) : undefined
+  return Object.entries(error.constraints ?? {}).map(([constraint, message]) => {
+    const params: Record<string, unknown> = { attribute, value: error.value, entityName }
+    ;(args?.get(constraint) ?? []).forEach((arg, i) => (params[`constraint${i + 1}`] = arg))
+    return Object.freeze({ constraint, key: `validation.${constraint}`, params: Object.freeze(params), message })
+  })
+}
+
+function toFailures(errors: ClassValidatorError[], group: AttributeGroup | null, target: Function, entityName: string): ValidationFailure[] {
   const failures: ValidationFailure[] = []
   // Only the attributes the event touches are judged: an old invalid value in
   // an untouched column must not block an unrelated change. Embedded columns
   // come back nested (address -> postcode) and are matched by their path.
-  const visit = (list: ClassValidatorError[], prefix: string): void => {
+  const visit = (list: ClassValidatorError[], prefix: string, owner: Function | undefined): void => {
     for (const error of list) {
       const attribute = prefix + error.property
       if (!judged(attribute, group)) continue
       if (error.constraints) {
-        failures.push({ attribute, value: error.value, constraints: Object.values(error.constraints) })
+        failures.push({
+          attribute,
+          value: error.value,
+          constraints: Object.values(error.constraints),
+          violations: violationsOf(error, owner, attribute, entityName),
+        })
       }
-      if (error.children?.length) visit(error.children, `${attribute}.`)
+      if (error.children?.length) {
+        // A nested object's rules are declared on its own class, which its value tells.
+        const value: unknown = error.value
+        const child = value !== null && typeof value === 'object' ? (value as object).constructor : undefined
+        visit(error.children, `${attribute}.`, child)
+      }
     }
   }
-  visit(errors, '')
+  visit(errors, '', target)
   return failures
 }
 
@@ -94,7 +146,7 @@ export function validateEntity(
   if (plan === 'none') return
   const cv = loadClassValidator()!
   const judge = (errors: ClassValidatorError[]): void => {
-    const failures = toFailures(errors, group)
+    const failures = toFailures(errors, group, target, entityName)
     if (failures.length) throw new EntityValidationError(entityName, type, timing, failures)
   }
   if (plan === 'sync') return judge(cv.validateSync(entity, validatorOptions))

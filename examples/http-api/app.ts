@@ -17,7 +17,7 @@ export const warehouseLog: string[] = []
 export function shopEvents(): ActionEvents {
   const events = new ActionEvents()
   events.bind('orders:submit', EventActionTiming.Pre, ({ user }) => {
-    if (!user) throw new SoftError('sign in to submit an order', { attribute: 'user' })
+    if (!user) throw SoftError.of('action.signInRequired', {}, { attribute: 'user', defaultMessage: 'sign in to submit an order' })
   })
   events.bind('orders:submit', EventActionTiming.Post, ({ user, changes, result }) => {
     const order = result as Order
@@ -44,17 +44,19 @@ interface OrderInput {
   lines?: { product: string; quantity: number; price: number }[]
 }
 
+const notFound = (id: number): SoftError => SoftError.of('order.notFound', { id }, { attribute: 'id', defaultMessage: 'no order {id}' })
+
 async function createOrder(manager: EntityManager, input: OrderInput): Promise<Order> {
   const order = manager.create(Order, { customer: input.customer ?? '' })
-  if (!order.customer) throw new SoftError('customer is required', { attribute: 'customer' })
+  if (!order.customer) throw SoftError.of('order.customerRequired', {}, { attribute: 'customer', defaultMessage: 'customer is required' })
   order.lines = (input.lines ?? []).map((l) => Object.assign(new OrderLine(), { ...l, order }))
   return manager.save(order)
 }
 
 async function submitOrder(manager: EntityManager, id: number): Promise<Order> {
   const order = await manager.findOne(Order, { where: { id }, relations: { lines: true } })
-  if (!order) throw new SoftError(`no order ${id}`, { attribute: 'id' })
-  if (!order.lines.length) throw new SoftError('an order needs at least one line', { attribute: 'lines' })
+  if (!order) throw notFound(id)
+  if (!order.lines.length) throw SoftError.of('order.needsLines', {}, { attribute: 'lines', defaultMessage: 'an order needs at least one line' })
   order.lines.forEach((line) => (line.order = order))
   order.status = 'submitted'
   return manager.save(order)
@@ -62,7 +64,7 @@ async function submitOrder(manager: EntityManager, id: number): Promise<Order> {
 
 async function editOrder(manager: EntityManager, id: number, input: { customer?: string; status?: string }): Promise<Order> {
   const order = await manager.findOneBy(Order, { id })
-  if (!order) throw new SoftError(`no order ${id}`, { attribute: 'id' })
+  if (!order) throw notFound(id)
   Object.assign(order, input)
   return manager.save(order)
 }
@@ -74,6 +76,8 @@ export function createExpressApp(dataSource: DataSource, events: ActionEvents): 
     events,
     dataSource,
     resolveUser: (req) => userFrom(req.headers['x-user']),
+    // The languages the shop has texts for (demo/messages.ts): Accept-Language picks one.
+    locales: ['en', 'ru'],
   })
   app.use(express.json())
   // Mounted per route, so that action handlers get the route params (the order id).
@@ -113,6 +117,7 @@ export function createKoaApp(dataSource: DataSource, events: ActionEvents): Koa 
     koaEventActions({
       events,
       dataSource,
+      locales: ['en', 'ru'],
       // No router here: the order id comes from the path by hand.
       resolveParams: (ctx) => ({ id: /^\/orders\/(\d+)/.exec(ctx.path)?.[1], query: ctx.query, body: ctx.request.body }),
     }) as unknown as Koa.Middleware,

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm'
 import { runAction, type ActionContext, type ActionUser } from '../action-context'
 import type { ActionEvents } from '../action-events'
-import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom } from './http-action'
+import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
 
 /** The parts of an Express request the middleware reads. */
 export interface ExpressRequestLike {
@@ -48,6 +48,18 @@ export interface ExpressEventActionsOptions {
    * to have them; mounted with `app.use` it sees query and body.
    */
   resolveParams?: (req: ExpressRequestLike) => Record<string, unknown>
+  /**
+   * The request's language, for `ctx.locale` and the 400/500 bodies.
+   * Defaults to `Accept-Language` (quality values honoured), negotiated
+   * against `locales` when given.
+   */
+  resolveLocale?: (req: ExpressRequestLike) => string | undefined
+  /**
+   * The languages the application has texts for, e.g. `['en', 'ru']`: the
+   * best one the client accepts is chosen (`fr-CA` finds `fr`). Without it,
+   * the client's first choice is taken as it is.
+   */
+  locales?: readonly string[]
 }
 
 /** What {@link expressEventActions} returns: the two things an app adds. */
@@ -83,8 +95,15 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
   const resolveUser = options.resolveUser ?? ((req) => req.user as ActionUser | undefined)
   const resolveParams = options.resolveParams ?? ((req) => ({ ...req.params, query: req.query, body: req.body }))
 
-  const sendError = (res: ExpressResponseLike, error: unknown, action: string, requestId: string, end?: (...args: unknown[]) => unknown): void => {
-    const { status, body } = errorResponse(error)
+  const sendError = (
+    res: ExpressResponseLike,
+    error: unknown,
+    action: string,
+    requestId: string,
+    locale: string | undefined,
+    end?: (...args: unknown[]) => unknown,
+  ): void => {
+    const { status, body } = errorResponse(error, locale)
     if (status === 500) logServerError(error, action, requestId)
     if (res.headersSent) return
     if (end) {
@@ -102,15 +121,18 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
     const requestId = requestIdFrom(req.headers['x-request-id'])
     res.setHeader('x-request-id', requestId)
     let action: ActionContext
+    let locale: string | undefined
     try {
+      locale = requestLocale(options, req, req.headers['accept-language'])
       action = {
         name: resolveAction(req),
         user: resolveUser(req),
         requestId,
         params: resolveParams(req),
+        locale,
       }
     } catch (error) {
-      sendError(res, error, 'unknown', requestId)
+      sendError(res, error, 'unknown', requestId, locale)
       return
     }
     let heldEnd: (() => void) | undefined
@@ -150,7 +172,7 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
         }
         // A Pre-action veto, a failed commit or a failing sync Post-action handler.
         res.end = originalEnd
-        sendError(res, error, action.name, requestId, heldEnd ? originalEnd : undefined)
+        sendError(res, error, action.name, requestId, action.locale, heldEnd ? originalEnd : undefined)
       },
     )
   }
@@ -161,7 +183,14 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
       return
     }
     const action = req.eventActions?.action
-    sendError(res, error, action?.name ?? 'unknown', action?.requestId ?? requestIdFrom(req.headers['x-request-id']))
+    sendError(
+      res,
+      error,
+      action?.name ?? 'unknown',
+      action?.requestId ?? requestIdFrom(req.headers['x-request-id']),
+      // Requests the middleware never saw (it is mounted per route) still get their language.
+      action ? action.locale : requestLocale(options, req, req.headers['accept-language']),
+    )
   }
 
   return { middleware, errorHandler }

@@ -1,11 +1,10 @@
 import { randomUUID } from 'node:crypto'
-import { EntityValidationError, SoftError } from '../errors'
+import { SoftError, type LocalizedErrorEntry } from '../errors'
+import { DEFAULT_LOCALE, translate } from '../translator'
+import { localeFromAcceptLanguage } from './accept-language'
 
-/** One entry of an HTTP error response. */
-export interface HttpErrorEntry {
-  readonly attribute: string | null
-  readonly message: string
-}
+/** One entry of an HTTP error response: `{ attribute, key, message }`, the message in the request's language. */
+export type HttpErrorEntry = LocalizedErrorEntry
 
 /** @internal What an error becomes in an HTTP response. */
 export interface HttpErrorResponse {
@@ -50,19 +49,29 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 
 /**
  * @internal A SoftError (a business rule said no, or validation failed)
- * becomes 400 with the field errors; anything else 500 with no internals.
+ * becomes 400 with the field errors in `locale`; anything else 500 with no
+ * internals.
  */
-export function errorResponse(error: unknown): HttpErrorResponse {
-  if (error instanceof EntityValidationError) {
-    return {
-      status: 400,
-      body: { errors: error.failures.map((f) => ({ attribute: f.attribute, message: f.constraints.join('; ') })) },
-    }
-  }
-  if (error instanceof SoftError) {
-    return { status: 400, body: { errors: [{ attribute: error.attribute ?? null, message: error.message }] } }
-  }
-  return { status: 500, body: { errors: [{ attribute: null, message: 'Internal Server Error' }] } }
+export function errorResponse(error: unknown, locale: string = DEFAULT_LOCALE): HttpErrorResponse {
+  if (error instanceof SoftError) return { status: 400, body: { errors: error.localizedEntries(locale) } }
+  const message = translate('error.internal', {}, locale, 'Internal Server Error')
+  return { status: 500, body: { errors: [{ attribute: null, key: 'error.internal', message }] } }
+}
+
+/** @internal How the HTTP middleware learns the request's language. */
+export interface LocaleOptions<R> {
+  resolveLocale?: (req: R) => string | undefined
+  locales?: readonly string[]
+}
+
+/**
+ * @internal The request's locale: `resolveLocale(req)` when given, else
+ * `Accept-Language` negotiated against `locales`. A resolver that throws is
+ * the application's bug and reaches the 500 path like any other.
+ */
+export function requestLocale<R>(options: LocaleOptions<R>, req: R, header: string | string[] | undefined): string | undefined {
+  if (options.resolveLocale) return options.resolveLocale(req) || undefined
+  return localeFromAcceptLanguage(header, options.locales)
 }
 
 /** @internal Logs a 500's error on the server side (the client never sees it). */

@@ -1,7 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm'
 import { runAction, type ActionContext, type ActionUser } from '../action-context'
 import type { ActionEvents } from '../action-events'
-import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom } from './http-action'
+import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
 
 /** The parts of a Koa context the middleware uses. */
 export interface KoaContextLike {
@@ -33,6 +33,18 @@ export interface KoaEventActionsOptions {
    * the middleware is mounted on a route), `query` and `body`.
    */
   resolveParams?: (ctx: KoaContextLike) => Record<string, unknown>
+  /**
+   * The request's language, for `ctx.locale` and the 400/500 bodies.
+   * Defaults to `Accept-Language` (quality values honoured), negotiated
+   * against `locales` when given.
+   */
+  resolveLocale?: (ctx: KoaContextLike) => string | undefined
+  /**
+   * The languages the application has texts for, e.g. `['en', 'ru']`: the
+   * best one the client accepts is chosen (`fr-CA` finds `fr`). Without it,
+   * the client's first choice is taken as it is.
+   */
+  locales?: readonly string[]
 }
 
 class ResponseNotOk extends Error {}
@@ -61,12 +73,15 @@ export function koaEventActions(options: KoaEventActionsOptions): (ctx: KoaConte
     const requestId = requestIdFrom(ctx.headers['x-request-id'])
     ctx.set('x-request-id', requestId)
     let action: ActionContext | undefined
+    let locale: string | undefined
     try {
+      locale = requestLocale(options, ctx, ctx.headers['accept-language'])
       action = {
         name: resolveAction(ctx),
         user: resolveUser(ctx),
         requestId,
         params: resolveParams(ctx),
+        locale,
       }
       ctx.state.action = action
       const started = action
@@ -84,7 +99,7 @@ export function koaEventActions(options: KoaEventActionsOptions): (ctx: KoaConte
       ))
     } catch (error) {
       if (error instanceof ResponseNotOk) return
-      const { status, body } = errorResponse(error)
+      const { status, body } = errorResponse(error, locale)
       if (status === 500) logServerError(error, action?.name ?? 'unknown', requestId)
       ctx.status = status
       ctx.body = body

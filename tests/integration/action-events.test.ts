@@ -313,7 +313,7 @@ describe(`Action events (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
   // ---------------------------------------------------------- Pre-action
 
   describe('Pre-action handlers', () => {
-    it('get exactly { action, user, requestId, params } and run before fn', async () => {
+    it('get exactly { action, user, requestId, locale, params } and run before fn', async () => {
       const seen: ActionEventContext[] = []
       events.bind('orders:submit', Pre, (ctx) => {
         seen.push(ctx)
@@ -321,7 +321,7 @@ describe(`Action events (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       })
       const user: ActionUser = { id: 'u-1', role: 'clerk' }
       await runAction(
-        { name: 'orders:submit', user, requestId: 'req-1', params: { cart: 7, note: 'x' } },
+        { name: 'orders:submit', user, requestId: 'req-1', locale: 'ru', params: { cart: 7, note: 'x' } },
         async () => {
           log.push('fn')
           return orders().save(newOrder('a'))
@@ -331,9 +331,15 @@ describe(`Action events (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       await runAction({ name: 'orders:submit' }, () => void log.push('fn'), { events })
       expect(log.filter((l) => l === 'pre' || l === 'fn')).toEqual(['pre', 'fn', 'pre', 'fn'])
       expect(seen).toHaveLength(2)
-      expect(Object.keys(seen[0]!).sort()).toEqual(['action', 'params', 'requestId', 'user'])
-      expect(seen[0]).toEqual({ action: 'orders:submit', user: { id: 'u-1', role: 'clerk' }, requestId: 'req-1', params: { cart: 7, note: 'x' } })
-      expect(seen[1]).toEqual({ action: 'orders:submit', user: undefined, requestId: undefined, params: {} })
+      expect(Object.keys(seen[0]!).sort()).toEqual(['action', 'locale', 'params', 'requestId', 'user'])
+      expect(seen[0]).toEqual({
+        action: 'orders:submit',
+        user: { id: 'u-1', role: 'clerk' },
+        requestId: 'req-1',
+        locale: 'ru',
+        params: { cart: 7, note: 'x' },
+      })
+      expect(seen[1]).toEqual({ action: 'orders:submit', user: undefined, requestId: undefined, locale: undefined, params: {} })
     })
 
     const vetoes: [string, () => Error][] = [
@@ -383,7 +389,7 @@ describe(`Action events (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
   // --------------------------------------------------------- Post-action
 
   describe('Post-action handlers and changes', () => {
-    it('get { action, user, requestId, params, result, changes } listing every entity written, nested and non-event-action ones included', async () => {
+    it('get { action, user, requestId, locale, params, result, changes } listing every entity written, nested and non-event-action ones included', async () => {
       hooks.order = async (order: Order, timing, type, ctx) => {
         if (timing === Post && type === Insert) {
           await ctx.manager.save(ctx.manager.create(Line, { orderId: order.id, product: `line of ${order.customer}` }))
@@ -421,7 +427,7 @@ describe(`Action events (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       const line = await ds.getRepository(Line).findOneByOrFail({ orderId })
       expect(seen).toHaveLength(1)
       const ctx = seen[0]!
-      expect(Object.keys(ctx).sort()).toEqual(['action', 'changes', 'params', 'requestId', 'result', 'user'])
+      expect(Object.keys(ctx).sort()).toEqual(['action', 'changes', 'locale', 'params', 'requestId', 'result', 'user'])
       expect(ctx.action).toBe('orders:submit')
       expect(ctx.user).toEqual({ id: 7, name: 'alice' })
       expect(ctx.requestId).toBe('req-42')

@@ -270,7 +270,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
 
     expect(res.status).toBe(400)
     expect(res.requestId).toBe('req-veto')
-    expect(res.body).toEqual({ errors: [{ attribute: 'user', message: 'sign in to submit an order' }] })
+    expect(res.body).toEqual({ errors: [{ attribute: 'user', key: 'action.signInRequired', message: 'sign in to submit an order' }] })
     expect(await statusOf(id)).toBe('open')
     expect(await countRows(ds, 'audit_entry')).toBe(auditBefore)
     // The veto came from the first Pre handler: the later ones and every Post handler never ran.
@@ -295,7 +295,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     })
 
     expect(res.status).toBe(400)
-    expect(res.body).toEqual({ errors: [{ attribute: 'quantity', message: 'quantity must be positive, got 0' }] })
+    expect(res.body).toEqual({ errors: [{ attribute: 'quantity', key: 'orderLine.quantityNotPositive', message: 'quantity must be positive, got 0' }] })
     expect(await countRows(ds, 'demo_order')).toBe(orders)
     expect(await countRows(ds, 'demo_order_line')).toBe(lines)
     expect(await countRows(ds, 'audit_entry')).toBe(audit)
@@ -349,7 +349,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     const res = await call('POST', `/orders/${id}/submit`, { user: 'bob' })
 
     expect(res.status).toBe(500)
-    expect(res.body).toEqual({ errors: [{ attribute: null, message: 'Internal Server Error' }] })
+    expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Internal Server Error' }] })
     expect(res.text).not.toContain('SECRET')
     expect(await statusOf(id)).toBe('open')
     expect(await countRows(ds, 'audit_entry')).toBe(auditBefore)
@@ -376,7 +376,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
 
     expect(res.status).toBe(500)
     expect(res.requestId).toBe('req-500')
-    expect(res.body).toEqual({ errors: [{ attribute: null, message: 'Internal Server Error' }] })
+    expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Internal Server Error' }] })
     expect(res.text).not.toMatch(/SECRET|stack|\bat \w/)
     expect(callsOf('*:post')).toEqual([])
     expect(errors.mock.calls.some((args) => args.includes(secret))).toBe(true)
@@ -390,7 +390,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     const res = await call('POST', '/orders', { user: 'ivan', body: { customer: 'ivan', lines: 'oops' } })
 
     expect(res.status).toBe(500)
-    expect(res.body).toEqual({ errors: [{ attribute: null, message: 'Internal Server Error' }] })
+    expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Internal Server Error' }] })
     expect(res.text).not.toMatch(/map|TypeError|function|stack/)
     expect(await countRows(ds, 'demo_order')).toBe(orders)
     expect(callsOf('*:pre')).toHaveLength(1)

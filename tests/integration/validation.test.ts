@@ -292,7 +292,22 @@ describe(`Validation (${DB})`, () => {
         expect(err).toBeInstanceOf(EntityValidationError)
         expect(err).toMatchObject({ entityName: 'ValAccount', type: Update, timing: Pre, attribute: 'email' })
         // Only what the event writes is judged: not the old invalid postcode.
-        expect(err.failures).toEqual([{ attribute: 'email', value: 'nope', constraints: ['email must be an email address'] }])
+        expect(err.failures).toEqual([
+          {
+            attribute: 'email',
+            value: 'nope',
+            constraints: ['email must be an email address'],
+            // The key and params a translation needs (IsEmail's one argument is its options object, which validator.js fills in).
+            violations: [
+              {
+                constraint: 'isEmail',
+                key: 'validation.isEmail',
+                params: { attribute: 'email', value: 'nope', entityName: 'ValAccount', constraint1: expect.any(Object) },
+                message: 'email must be an email address',
+              },
+            ],
+          },
+        ])
         expect(recorded.filter((r) => r[2] === Update).map((r) => r[1])).toEqual([Pre])
         const row = await rawRow(ds, 'val_account', id)
         expect(row.email).toBe('ann@example.com')
@@ -312,7 +327,20 @@ describe(`Validation (${DB})`, () => {
         expect((await rawRow(ds, 'val_account', id)).addressPostcode).toBeNull()
         expect(outcome).toBeInstanceOf(EntityValidationError)
         expect((outcome as EntityValidationError).failures).toEqual([
-          { attribute: 'address.postcode', value: 'nowhere', constraints: ['address postcode must look like AB1 2CD'] },
+          {
+            attribute: 'address.postcode',
+            value: 'nowhere',
+            constraints: ['address postcode must look like AB1 2CD'],
+            // The rule is declared on the embedded class: its pattern is found there.
+            violations: [
+              {
+                constraint: 'matches',
+                key: 'validation.matches',
+                params: { attribute: 'address.postcode', value: 'nowhere', entityName: 'ValAccount', constraint1: POSTCODE },
+                message: 'address postcode must look like AB1 2CD',
+              },
+            ],
+          },
         ])
       })
 
@@ -339,7 +367,19 @@ describe(`Validation (${DB})`, () => {
         expect(err).toMatchObject({ type: Update, timing: Pre, attribute: 'slug' })
         // slug is judged; the old invalid email (untouched) is not.
         expect(err.failures).toEqual([
-          { attribute: 'slug', value: 'mary-ann-smith', constraints: ['slug must be at most 10 characters'] },
+          {
+            attribute: 'slug',
+            value: 'mary-ann-smith',
+            constraints: ['slug must be at most 10 characters'],
+            violations: [
+              {
+                constraint: 'maxLength',
+                key: 'validation.maxLength',
+                params: { attribute: 'slug', value: 'mary-ann-smith', entityName: 'ValAccount', constraint1: 10 },
+                message: 'slug must be at most 10 characters',
+              },
+            ],
+          },
         ])
         expect(recorded.map((r) => [r[1], r[2], r[3]])).toEqual([[Pre, Update, ['name']]])
         expect(await rawRow(ds, 'val_account', id)).toMatchObject({ name: 'mary ann', slug: 'mary-ann' })

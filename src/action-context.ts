@@ -1,11 +1,12 @@
 import type { DataSource, EntityManager } from 'typeorm'
-import { checkActionName, type ActionChange, type ActionEvents, type ActionEventContext } from './action-events'
+import { checkActionName, checkAuditText, type ActionChange, type ActionEvents, type ActionEventContext } from './action-events'
 import { scopes } from './async-scope'
 import { HardError } from './errors'
 import { pendingChanges } from './transaction-state'
 
 /** The user who acts: an `id` and anything else the application keeps. */
 export interface ActionUser {
+  /** The user's id; audit entries record it as `String(id)`. */
   readonly id: string | number
   readonly [key: string]: unknown
 }
@@ -57,9 +58,11 @@ function checkAction(action: ActionContext): ActionContext {
   if (user !== undefined && (user === null || typeof user !== 'object' || (typeof user.id !== 'string' && typeof user.id !== 'number'))) {
     throw new HardError(`runAction '${action.name}': user must be an object with a string or number id, got ${JSON.stringify(user)}`)
   }
+  if (user !== undefined) checkAuditText(`runAction '${action.name}': user.id`, String(user.id))
   if (action.requestId !== undefined && typeof action.requestId !== 'string') {
     throw new HardError(`runAction '${action.name}': requestId must be a string, got ${JSON.stringify(action.requestId)}`)
   }
+  if (action.requestId !== undefined) checkAuditText(`runAction '${action.name}': requestId`, action.requestId)
   if (action.locale !== undefined && (typeof action.locale !== 'string' || !LOCALE.test(action.locale))) {
     throw new HardError(`runAction '${action.name}': locale must be a language tag such as 'en' or 'pt-BR', got ${JSON.stringify(action.locale)}`)
   }

@@ -7,7 +7,9 @@ import { HardError } from './errors'
 export interface ActionEventContext {
   /** The action's name, e.g. `'orders:submit'`. */
   readonly action: string
+  /** The acting user (`runAction({ user })`, the resolved user over HTTP), or undefined. */
   readonly user: ActionUser | undefined
+  /** The request id (`runAction({ requestId })`; over HTTP, a valid `x-request-id` header or a new UUID), or undefined. */
   readonly requestId: string | undefined
   /** The end user's language (`runAction({ locale })`, `Accept-Language` over HTTP), or undefined. */
   readonly locale: string | undefined
@@ -17,9 +19,11 @@ export interface ActionEventContext {
 
 /** One entity written during an action, as a Post-action handler sees it. */
 export interface ActionChange {
+  /** The entity's TypeORM metadata name (its class name unless renamed), e.g. `'Order'`. */
   readonly entityName: string
   /** The primary key: its value, or an object of values for composite keys. */
   readonly id: unknown
+  /** The kind of write: `'insert'`, `'update'` (also `recover()`) or `'delete'` (also `softRemove()`). */
   readonly operation: 'insert' | 'update' | 'delete'
   /** The attributes written (`null` for delete). */
   readonly group: readonly string[] | null
@@ -29,7 +33,9 @@ export interface ActionChange {
 
 /** What a Post-action handler learns: the action, what `fn` returned, and every entity it wrote. */
 export interface PostActionEventContext extends ActionEventContext {
+  /** What the action's `fn` returned; over HTTP, the route's response body (Express: what `res.json` sent). */
   readonly result: unknown
+  /** One entry per entity write the action made (empty when it wrote nothing). */
   readonly changes: readonly ActionChange[]
 }
 
@@ -76,11 +82,29 @@ export interface MatchedHandlers {
 
 const NONE: MatchedHandlers = Object.freeze({ pre: [], postSync: [], postAfterCommit: [] })
 
+/** @internal The audit table's text columns (action name, user id, request id) are varchar(255). */
+export const MAX_AUDIT_TEXT = 255
+const CONTROL = /[\u0000-\u001f\u007f]/
+
+/**
+ * @internal Refuses, before any write, a value the audit table could not
+ * hold the same way on every database: PostgreSQL and MariaDB would fail the
+ * COMMIT on a value over 255 characters (SQLite would store it), and
+ * PostgreSQL refuses NUL in text.
+ */
+export function checkAuditText(what: string, value: string): void {
+  if (value.length > MAX_AUDIT_TEXT) {
+    throw new HardError(`${what} may have at most ${MAX_AUDIT_TEXT} characters, got ${value.length}: ${JSON.stringify(value.slice(0, 40))}...`)
+  }
+  if (CONTROL.test(value)) throw new HardError(`${what} may not contain control characters, got ${JSON.stringify(value)}`)
+}
+
 /** @internal Throws unless `name` is a usable action name (a `*` only as the last character of a pattern). */
 export function checkActionName(name: unknown, pattern: boolean): asserts name is string {
   if (typeof name !== 'string' || name.trim() === '') {
     throw new HardError(`an action name must be a non-empty string, got ${JSON.stringify(name)}`)
   }
+  checkAuditText('an action name', name)
   const star = name.indexOf('*')
   if (star !== -1 && (!pattern || star !== name.length - 1)) {
     throw new HardError(

@@ -46,14 +46,17 @@ export class AttributeGroup implements Iterable<string> {
     return [...this.names]
   }
 
+  /** Iterates the names, in the same order as {@link toArray}. */
   [Symbol.iterator](): Iterator<string> {
     return this.names.values()
   }
 
+  /** `'AttributeGroup(a, b)'`, for logs and messages. */
   toString(): string {
     return `AttributeGroup(${this.toArray().join(', ')})`
   }
 
+  /** The names as an array, so that `JSON.stringify` writes a group as `["a","b"]`. */
   toJSON(): string[] {
     return this.toArray()
   }

@@ -38,7 +38,10 @@ export class Dispatcher {
     source?: unknown,
   ): void | Promise<void> {
     const handler = info.handler
-    if (!handler) return
+    if (!handler) {
+      // An @Audited or @Automatic entity without a handler is still validated: the library is what saves it.
+      return this.validates(info, timing, type) ? this.validate(info, entity, type, timing, group, undefined) : undefined
+    }
     const scope = currentScope()
     const parent = scope?.frame
     if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return

@@ -23,6 +23,7 @@ export interface EventActionErrorOptions {
  * `save()`/`remove()`/`find()`.
  */
 export class EventActionError extends Error {
+  /** Always 'EventActionError': stable across versions, for checks that cannot use instanceof. */
   override name = 'EventActionError'
   /** The entity class name, e.g. `'Account'`. */
   entityName: string | undefined
@@ -85,6 +86,7 @@ export interface LocalizedErrorEntry {
  * ```
  */
 export class SoftError extends EventActionError {
+  /** Always 'SoftError': stable across versions, for checks that cannot use instanceof. */
   override name = 'SoftError'
   /** The message key, or undefined for an error made from plain text. */
   readonly key: string | undefined
@@ -138,6 +140,7 @@ export class SoftError extends EventActionError {
 
 /** A programming or system fault (a typo in a rule, a broken invariant). */
 export class HardError extends EventActionError {
+  /** Always 'HardError': stable across versions, for checks that cannot use instanceof. */
   override name = 'HardError'
 
   /** A rule named an attribute the entity does not have. */
@@ -151,9 +154,13 @@ export class HardError extends EventActionError {
 
 /** One link of an event chain, as shown by {@link EventActionRecursionError}. */
 export interface EventChainLink {
+  /** The entity class name, e.g. `'Order'`. */
   readonly entityName: string
+  /** The primary key as a string (composite keys as JSON), or `'new'` before it has one. */
   readonly id: string
+  /** Pre or Post. */
   readonly timing: EventActionTiming
+  /** The event type the handler ran for. */
   readonly type: EventActionType
 }
 
@@ -162,6 +169,7 @@ export interface EventChainLink {
  * writing each other. The message lists the chain, outermost first.
  */
 export class EventActionRecursionError extends HardError {
+  /** Always 'EventActionRecursionError': stable across versions, for checks that cannot use instanceof. */
   override name = 'EventActionRecursionError'
   /** The chain of events, outermost first, ending with the one that was refused. */
   readonly chain: readonly EventChainLink[]
@@ -196,6 +204,7 @@ export interface ConstraintViolation {
 
 /** One attribute that failed validation, with class-validator's messages. */
 export interface ValidationFailure {
+  /** The attribute (property name) that failed. */
   readonly attribute: string
   /** The value that was judged. */
   readonly value: unknown
@@ -211,7 +220,9 @@ export interface ValidationFailure {
  * `violations` carry the keys `validation.<constraint>` for translation.
  */
 export class EntityValidationError extends SoftError {
+  /** Always 'EntityValidationError': stable across versions, for checks that cannot use instanceof. */
   override name = 'EntityValidationError'
+  /** Every attribute that failed, with class-validator's messages. */
   readonly failures: readonly ValidationFailure[]
 
   constructor(
@@ -257,6 +268,7 @@ function entriesOf(failure: ValidationFailure, locale: string): LocalizedErrorEn
  * instead of an entity instance.
  */
 export class BulkWriteError extends HardError {
+  /** Always 'BulkWriteError': stable across versions, for checks that cannot use instanceof. */
   override name = 'BulkWriteError'
   /** What was attempted, e.g. `'update(criteria, values)'`. */
   readonly operation: string

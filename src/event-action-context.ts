@@ -7,7 +7,12 @@ import type { EventActionType } from './event-action-type'
 
 /** The old and new value of one attribute. */
 export interface AttributeChange {
+  /**
+   * The value before the event: `undefined` from `ctx.changes()` when there
+   * was none (e.g. Insert), `null` in an action's changes for Insert.
+   */
   readonly old: unknown
+  /** The value the event writes; `null` in an action's changes for Delete. */
   readonly new: unknown
 }
 
@@ -16,7 +21,9 @@ export interface AttributeChange {
  * read-only object (the fourth argument of `_eventAction`).
  */
 export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
+  /** Whether the handler runs before (Pre) or after (Post) the event's work. */
   readonly timing: EventActionTiming
+  /** The event the handler runs for (Insert, Update, Delete, Load, ...). */
   readonly type: EventActionType
   /** The attributes the event touches; `null` for Delete. */
   readonly group: AttributeGroup | null

@@ -23,6 +23,11 @@ import type { EventActionType } from './event-action-type'
  * ```
  */
 export interface EventActionEntity {
+  /**
+   * Called with `timing` Pre and Post around each event of type `type` on
+   * this entity, with the attributes it touches (`group`, `null` for Delete)
+   * and the event's context; throwing in Pre stops the event.
+   */
   _eventAction(
     timing: EventActionTiming,
     type: EventActionType,

@@ -98,6 +98,34 @@ function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
   return new AttributeGroup(names)
 }
 
+/** Equal as TypeORM's change detection would also judge them: same primitive, same time, same JSON. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime()
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b)
+  return false
+}
+
+/**
+ * The group of a Post Update: what the UPDATE wrote. TypeORM keeps a column in
+ * `updatedColumns` once it differed, even when the Pre handler set it back to
+ * the stored value (a name lower-cased to what is stored): TypeORM then does
+ * not write it, so it is not part of the event, nor of its audit entry.
+ */
+function postUpdateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
+  const group = updateGroup(event)
+  const entity = event.entity as ObjectLiteral
+  const stored = event.databaseEntity
+  let unwritten: Set<string> | undefined
+  for (const column of event.updatedColumns) {
+    if (column.relationMetadata) continue
+    if (sameValue(column.getEntityValue(entity), column.getEntityValue(stored))) (unwritten ??= new Set()).add(column.propertyPath)
+  }
+  if (!unwritten) return group
+  const skip = unwritten
+  return new AttributeGroup([...group].filter((name) => !skip.has(name)))
+}
+
 /**
  * The TypeORM subscriber that turns TypeORM's entity events into event
  * actions. Register it with {@link withEventActions} (or list it in
@@ -286,7 +314,7 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     const info = entityInfo(event.metadata)
     if (!info.active) {
       if (timing === Post && event.entity && event.databaseEntity) {
-        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, updateGroup(event), event.databaseEntity, event.queryRunner)
+        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, postUpdateGroup(event), event.databaseEntity, event.queryRunner)
       }
       return
     }
@@ -298,7 +326,7 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
         entity,
         timing,
         EventActionType.Update,
-        updateGroup(event),
+        timing === Pre ? updateGroup(event) : postUpdateGroup(event),
         event.queryRunner,
         false,
         event.databaseEntity,

@@ -6,6 +6,8 @@
  * `Post` runs after the work, still inside the same transaction.
  */
 export enum EventActionTiming {
+  /** Before the event's work; throwing vetoes it. */
   Pre = 'Pre',
+  /** After the event's work, inside the same transaction. */
   Post = 'Post',
 }

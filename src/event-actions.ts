@@ -1,5 +1,7 @@
 import type { DataSource, EntityManager, EntityMetadata, EntityTarget, FindOptionsWhere, ObjectLiteral } from 'typeorm'
 import { AttributeGroup } from './attribute-group'
+import type { ActionChange } from './action-events'
+import { scopes } from './async-scope'
 import { auditChanges, writeAuditEntry } from './audit/audit-record'
 import { Dispatcher, DISPATCHER } from './dispatcher'
 import { entityInfo, type EntityInfo } from './entity-info'
@@ -7,7 +9,9 @@ import { lastStateOf, rememberState, rememberWritten, touch as touchAttributes }
 import { HardError } from './errors'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
-import { checkRows, convertRawValue, rowMappingOf } from './record-set'
+import { checkRows, convertRawValue, describeValue, rowMappingOf } from './record-set'
+import { recordChange } from './transaction-state'
+import { checkWhere } from './where-criteria'
 import { writeColumns } from './write-columns'
 
 const { Pre, Post } = EventActionTiming
@@ -24,7 +28,8 @@ export interface SetAutomaticsOptions {
   force?: boolean
 }
 
-type EntityClass<E> = new () => E
+/** An entity class that can be constructed without arguments, as the `EventActions` operations take it. */
+export type EntityClass<E> = new () => E
 
 const dispatchers = new WeakMap<DataSource, Dispatcher>()
 
@@ -60,6 +65,16 @@ export async function applyAutomatics(
   const ctx = dispatcher.contextFor(info, entity, Pre, EventActionType.SetAutomatics, group, manager)
   for (const a of due) info.write(entity, a.attribute, await a.fn(entity, ctx))
   await dispatcher.run(info, entity, Post, EventActionType.SetAutomatics, group, manager, false, undefined)
+}
+
+/** `{}` matches every row: as TypeORM's own update()/delete(), a bulk write must say which rows. */
+function refuseEmptyCriteria(entityName: string, operation: string, where: object, verb: string): void {
+  if (Object.keys(where).length > 0) return
+  throw new HardError(
+    `${operation}(${entityName}) got empty criteria {}, which would ${verb} every row. ` +
+      `To ${verb} every row on purpose, load them with find() and save()/remove() them.`,
+    { entityName },
+  )
 }
 
 /**
@@ -248,8 +263,17 @@ export class EventActions {
     this.checkInstance(info, entity, 'update')
     this.checkAttributes(info, attrs, `update(${info.name})`)
     if (attrs.length === 0) throw new HardError(`update(${info.name}) needs at least one attribute`, { entityName: info.name })
-    const id = metadata.getEntityIdMap(entity)
-    if (!id) throw new HardError(`update(${info.name}) needs a persisted entity: it has no primary key value`, { entityName: info.name })
+    // A null key counts as missing too: TypeORM 0.3 would drop it from the WHERE and read another row.
+    for (const key of metadata.primaryColumns) {
+      const value: unknown = key.getEntityValue(entity)
+      if (value === undefined || value === null) {
+        throw new HardError(`update(${info.name}) needs a persisted entity: its primary key '${key.propertyPath}' is ${String(value)}`, {
+          entityName: info.name,
+          attribute: key.propertyPath,
+        })
+      }
+    }
+    const id = metadata.getEntityIdMap(entity)!
     return this.inTransaction(async (actions) => {
       const manager = actions.manager
       const group = new AttributeGroup(attrs)
@@ -268,7 +292,14 @@ export class EventActions {
       if (!previous) throw new HardError(`update(${info.name}): no row with ${JSON.stringify(id)}`, { entityName: info.name })
       await dispatcher.run(info, entity, Pre, EventActionType.Update, group, manager, false, previous)
       await writeColumns(manager, info, entity, group)
-      if (info.audit) await writeAuditEntry(manager, info, entity, 'update', auditChanges(info, entity, EventActionType.Update, group, previous), previous, entity)
+      const changes = auditChanges(info, entity, EventActionType.Update, group, previous)
+      if (info.audit) await writeAuditEntry(manager, info, entity, 'update', changes, previous, entity)
+      // The subscriber never sees this UPDATE (listeners are off): hand it to the running action's Post-action handlers here.
+      const collectors = scopes.getStore()?.changes
+      if (collectors) {
+        const change: ActionChange = Object.freeze({ entityName: info.name, id: metadata.getEntityIdMixedMap(entity), operation: 'update', group: group.toArray(), changes })
+        for (const collector of collectors) recordChange(manager.queryRunner!, collector, change)
+      }
       await dispatcher.run(info, entity, Post, EventActionType.Update, group, manager, false, previous)
       // Only `attrs` were written: other unsaved changes stay unsaved, and reset() still sees them.
       rememberWritten(info, entity, group, previous)
@@ -278,14 +309,14 @@ export class EventActions {
 
   /**
    * `bo.exists`: whether a row matches `where` (TypeORM `FindOptionsWhere`).
-   * Values are bound as parameters, so a string can never change the SQL.
+   * Values are bound as parameters, so a string can never change the SQL. A
+   * value that is `undefined`, `null` (use `IsNull()`) or not of its column's
+   * type throws a `HardError` naming entity, attribute and value: databases
+   * would match such values differently (see `checkWhere`).
    */
   async exists<E extends ObjectLiteral>(entity: EntityClass<E>, where: FindOptionsWhere<E> | FindOptionsWhere<E>[]): Promise<boolean> {
-    const { info } = this.infoOf(entity, 'exists')
-    for (const w of Array.isArray(where) ? where : [where]) {
-      if (w === null || typeof w !== 'object') throw new HardError(`exists(${info.name}) needs a where object, got ${JSON.stringify(w)}`, { entityName: info.name })
-      this.checkAttributes(info, Object.keys(w), `exists(${info.name})`)
-    }
+    const { info, metadata } = this.infoOf(entity, 'exists')
+    checkWhere(metadata, where, `exists(${info.name})`)
     return this.manager.exists(entity, { where })
   }
 
@@ -305,13 +336,17 @@ export class EventActions {
   /**
    * The supported bulk update: loads the matching rows in a transaction,
    * applies `values` and saves each, so every row fires Update (and is
-   * validated and audited). Returns the number of rows matched.
+   * validated and audited). Returns the number of rows matched. `where` is
+   * checked like {@link exists}'s.
    */
   async updateWhere<E extends ObjectLiteral>(entity: EntityClass<E>, where: FindOptionsWhere<E>, values: Partial<E>): Promise<number> {
     const { info, metadata } = this.infoOf(entity, 'updateWhere')
-    if (where === null || typeof where !== 'object') throw new HardError(`updateWhere(${info.name}) needs a where object`, { entityName: info.name })
-    if (values === null || typeof values !== 'object') throw new HardError(`updateWhere(${info.name}) needs an object of values`, { entityName: info.name })
-    this.checkAttributes(info, Object.keys(where), `updateWhere(${info.name})`)
+    if (Array.isArray(where)) throw new HardError(`updateWhere(${info.name}) needs one where object, got a list`, { entityName: info.name })
+    checkWhere(metadata, where, `updateWhere(${info.name})`)
+    refuseEmptyCriteria(info.name, 'updateWhere', where, 'change')
+    if (values === null || typeof values !== 'object' || Array.isArray(values)) {
+      throw new HardError(`updateWhere(${info.name}) needs an object of values, got ${describeValue(values)}`, { entityName: info.name })
+    }
     this.checkAttributes(info, Object.keys(values), `updateWhere(${info.name})`)
     return this.inTransaction(async ({ manager }) => {
       const rows = await manager.find(entity, { where })
@@ -326,11 +361,13 @@ export class EventActions {
   /**
    * The supported bulk delete: loads the matching rows in a transaction and
    * removes them, so every row fires Delete. Returns the number of rows.
+   * `where` is checked like {@link exists}'s.
    */
   async deleteWhere<E extends ObjectLiteral>(entity: EntityClass<E>, where: FindOptionsWhere<E>): Promise<number> {
-    const { info } = this.infoOf(entity, 'deleteWhere')
-    if (where === null || typeof where !== 'object') throw new HardError(`deleteWhere(${info.name}) needs a where object`, { entityName: info.name })
-    this.checkAttributes(info, Object.keys(where), `deleteWhere(${info.name})`)
+    const { info, metadata } = this.infoOf(entity, 'deleteWhere')
+    if (Array.isArray(where)) throw new HardError(`deleteWhere(${info.name}) needs one where object, got a list`, { entityName: info.name })
+    checkWhere(metadata, where, `deleteWhere(${info.name})`)
+    refuseEmptyCriteria(info.name, 'deleteWhere', where, 'delete')
     return this.inTransaction(async ({ manager }) => {
       const rows = await manager.find(entity, { where })
       // Row by row, like updateWhere: each row's Pre, DELETE and Post before the next row's.

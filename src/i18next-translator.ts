@@ -7,7 +7,9 @@ import type { Translator } from './translator'
  * dependency: the library never imports it.
  */
 export interface I18nextLike {
+  /** i18next `t(key, options)`: the key's text, interpolated, in `options.lng`. */
   t(key: string, options: Record<string, unknown>): string
+  /** i18next `exists(key, options)`: true when the key has a text in `options.lng` or its fallbacks. */
   exists(key: string, options: Record<string, unknown>): boolean
 }
 

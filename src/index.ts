@@ -22,7 +22,7 @@ export { CreateAuditEntryTable, CreateAuditEntryTable1763769600000 } from './aud
 export type { AttributeChange, EventActionContext } from './event-action-context'
 export type { EventActionEntity } from './event-action-entity'
 export { EventActionOptions, type EntityEventActionOptions } from './event-action-options'
-export { EventActions, type FromRecordSetOptions, type SetAutomaticsOptions } from './event-actions'
+export { EventActions, type EntityClass, type FromRecordSetOptions, type SetAutomaticsOptions } from './event-actions'
 export { EventActionSubscriber } from './event-action-subscriber'
 export { EventActionTiming } from './event-action-timing'
 export { EventActionType } from './event-action-type'
@@ -46,6 +46,7 @@ export {
   expressEventActions,
   type ExpressEventActions,
   type ExpressEventActionsOptions,
+  type ExpressNext,
   type ExpressRequestLike,
   type ExpressResponseLike,
 } from './http/express-event-actions'
@@ -53,6 +54,26 @@ export type { HttpErrorEntry } from './http/http-action'
 export { koaEventActions, type KoaContextLike, type KoaEventActionsOptions } from './http/koa-event-actions'
 export { i18nextTranslator, type I18nextLike } from './i18next-translator'
 export { anyInGroup, inGroup } from './in-group'
+export { EventActionsExceptionFilter, type EventActionsExceptionFilterOptions } from './nestjs/event-actions-exception-filter'
+export { EventActionsInterceptor, type EventActionsInterceptorOptions } from './nestjs/event-actions-interceptor'
+export { EventActionsModule, type EventActionsDynamicModule } from './nestjs/event-actions-module'
+export type {
+  EventActionsModuleAsyncOptions,
+  EventActionsModuleOptions,
+  EventActionsModuleRegistration,
+  EventActionsModuleSettings,
+  EventActionsRequestOptions,
+} from './nestjs/event-actions-module-options'
+export type {
+  NestArgumentsHostLike,
+  NestCallHandlerLike,
+  NestHttpAdapterHostLike,
+  NestHttpAdapterLike,
+  NestObservableLike,
+  NestObserverLike,
+  NestRequestLike,
+  NestSubscriptionLike,
+} from './nestjs/nest-types'
 export {
   describeEventActions,
   OnEventAction,

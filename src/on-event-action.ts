@@ -80,15 +80,31 @@ export function declaredHandlersOf(target: Function): readonly DeclaredHandler[]
 
 /** What {@link describeEventActions} says about an entity. */
 export interface EventActionDescription {
+  /** The entity class's name (`entity.name`), e.g. `'Account'`. */
   readonly entityName: string
   /** True when the class (or an ancestor) has an `_eventAction` method. */
   readonly eventAction: boolean
   /** Declarative handlers per `'Pre Insert'`-style key, in the order they run. */
-  readonly handlers: Readonly<Record<string, readonly { method: string; when: readonly string[] | null }[]>>
+  readonly handlers: Readonly<
+    Record<
+      string,
+      readonly {
+        /** The name of the `@OnEventAction` method. */
+        method: string
+        /** Its `when` attributes, or null when it runs for every group. */
+        when: readonly string[] | null
+      }[]
+    >
+  >
   /** The `@Automatic` attributes. */
   readonly automatics: readonly string[]
   /** `@Audited` options, or null when not audited. */
-  readonly audited: { exclude?: string[]; only?: string[] } | null
+  readonly audited: {
+    /** The attributes left out of the audit's `changes`, when given. */
+    exclude?: string[]
+    /** The only attributes in the audit's `changes`, when given. */
+    only?: string[]
+  } | null
 }
 
 /**

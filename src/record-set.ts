@@ -1,5 +1,6 @@
 import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
+import { columnKind } from './column-kind'
 import { HardError } from './errors'
 
 /** @internal How the keys of raw rows map to an entity's columns. */
@@ -72,18 +73,21 @@ export function rowMappingOf(metadata: EntityMetadata): RowMapping {
   return mapping
 }
 
-const INTEGER_TYPES = new Set(['int', 'integer', 'smallint', 'tinyint', 'mediumint', 'int2', 'int4', 'serial', 'smallserial'])
-const FLOAT_TYPES = new Set(['float', 'double', 'real', 'double precision', 'float4', 'float8'])
-const BOOLEAN_TYPES = new Set(['boolean', 'bool'])
-const DATETIME_TYPES = new Set(['datetime', 'timestamp', 'timestamptz', 'timestamp with time zone', 'timestamp without time zone', 'datetime2'])
+const INTEGER_TEXT = /^\s*[-+]?\d+\s*$/
+const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/
+const BOOLEANS = new Map<unknown, boolean>([[true, true], [false, false], [1, true], [0, false], ['1', true], ['0', false], ['true', true], ['false', false], ['t', true], ['f', false]])
 
-function typeName(column: ColumnMetadata): string {
-  const t = column.type as unknown
-  if (t === Number) return 'number'
-  if (t === Boolean) return 'boolean'
-  if (t === Date) return 'datetime'
-  if (t === String) return 'varchar'
-  return String(t).toLowerCase()
+/**
+ * @internal A `YYYY-MM-DD` at the start of `text` that names no day of the
+ * calendar (`2024-02-30`). `new Date()` and the drivers roll such a date over
+ * into the next month instead of refusing it.
+ */
+export function impossibleCalendarDate(text: string): boolean {
+  const m = /^\s*(\d{4})-(\d{2})-(\d{2})/.exec(text)
+  if (!m) return false
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])]
+  const d = new Date(Date.UTC(year, month - 1, day))
+  return d.getUTCFullYear() !== year || d.getUTCMonth() !== month - 1 || d.getUTCDate() !== day
 }
 
 /**
@@ -102,7 +106,7 @@ export function convertRawValue(
 ): unknown {
   const fail = (why: string): HardError =>
     new HardError(
-      `${entityName} row ${rowIndex}: column '${key}' (${column.propertyPath}) ${why}: ${JSON.stringify(value)?.slice(0, 80) ?? String(value)}`,
+      `${entityName} row ${rowIndex}: column '${key}' (${column.propertyPath}) ${why}: ${describeValue(value)}`,
       { entityName, attribute: column.propertyPath },
     )
   if (value === null || value === undefined) {
@@ -111,34 +115,80 @@ export function convertRawValue(
     }
     return value === undefined ? undefined : null
   }
-  const type = typeName(column)
-  let raw = value
-  if (INTEGER_TYPES.has(type) || FLOAT_TYPES.has(type) || type === 'number') {
-    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && raw.trim() !== '' ? Number(raw) : NaN
-    if (!Number.isFinite(n)) throw fail('needs a number')
-    if (INTEGER_TYPES.has(type) && !Number.isInteger(n)) throw fail('needs a whole number')
-    raw = n
-  } else if (BOOLEAN_TYPES.has(type)) {
-    const map = new Map<unknown, boolean>([[true, true], [false, false], [1, true], [0, false], ['1', true], ['0', false], ['true', true], ['false', false], ['t', true], ['f', false]])
-    if (!map.has(raw)) throw fail('needs a boolean')
-    raw = map.get(raw) as boolean
-  } else if (DATETIME_TYPES.has(type)) {
-    if (!(raw instanceof Date) && typeof raw !== 'string' && typeof raw !== 'number') throw fail('needs a date and time')
-    // The driver knows how its database writes dates (SQLite: UTC text without a zone), so it reads them first.
-    const hydrated = hydrate(connection, column, raw, fail)
-    if (column.transformer) return hydrated
-    const d = hydrated instanceof Date ? hydrated : new Date(hydrated as string | number)
-    if (Number.isNaN(d.getTime())) throw fail('needs a date and time')
-    return d
-  } else if (typeof raw === 'string' && column.length && Number(column.length) > 0 && raw.length > Number(column.length)) {
-    throw fail(`is longer than its ${column.length} characters (${raw.length})`)
+  // PostgreSQL array columns: the driver parses the list (pg gives an array, a raw literal is a string).
+  if (column.isArray) {
+    if (!Array.isArray(value) && typeof value !== 'string') throw fail('needs a list')
+    return hydrate(connection, column, value, fail)
   }
-  if (typeof raw === 'object' && !(raw instanceof Date) && !Buffer.isBuffer(raw) && !['json', 'jsonb', 'simple-json', 'simple-array'].includes(type)) {
+  const kind = columnKind(column)
+  let raw = value
+  switch (kind) {
+    case 'integer':
+    case 'float': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && NUMBER_TEXT.test(raw) ? Number(raw) : NaN
+      if (!Number.isFinite(n)) throw fail('needs a number')
+      if (kind === 'integer' && !Number.isInteger(n)) throw fail('needs a whole number')
+      raw = n
+      break
+    }
+    case 'bigint':
+    case 'decimal': {
+      // Drivers give these as strings, so that no digit is lost: they stay strings.
+      const ok = typeof raw === 'bigint' || (typeof raw === 'number' && Number.isFinite(raw)) || (typeof raw === 'string' && (kind === 'bigint' ? INTEGER_TEXT : NUMBER_TEXT).test(raw))
+      if (!ok) throw fail(kind === 'bigint' ? 'needs a whole number' : 'needs a number')
+      if (kind === 'bigint' && typeof raw === 'number' && !Number.isInteger(raw)) throw fail('needs a whole number')
+      break
+    }
+    case 'boolean':
+      if (!BOOLEANS.has(raw)) throw fail('needs a boolean')
+      raw = BOOLEANS.get(raw) as boolean
+      break
+    case 'datetime': {
+      if (!(raw instanceof Date) && typeof raw !== 'string' && typeof raw !== 'number') throw fail('needs a date and time')
+      if (typeof raw === 'string' && impossibleCalendarDate(raw)) throw fail('is not a date of the calendar')
+      // The driver knows how its database writes dates (SQLite: UTC text without a zone), so it reads them first.
+      const hydrated = hydrate(connection, column, raw, fail)
+      if (column.transformer) return hydrated
+      const d = hydrated instanceof Date ? hydrated : new Date(hydrated as string | number)
+      if (Number.isNaN(d.getTime())) throw fail('needs a date and time')
+      return d
+    }
+    case 'date':
+      if (raw instanceof Date ? Number.isNaN(raw.getTime()) : typeof raw !== 'string' || !/^\s*\d{4}-\d{2}-\d{2}/.test(raw)) {
+        throw fail('needs a date (YYYY-MM-DD)')
+      }
+      if (typeof raw === 'string' && impossibleCalendarDate(raw)) throw fail('is not a date of the calendar')
+      break
+    case 'string':
+      // A number is what the database would store as its digits; anything else is a mistake, not a string.
+      if (typeof raw === 'number' || typeof raw === 'bigint') raw = String(raw)
+      if (typeof raw !== 'string') throw fail('needs a string')
+      if (column.length && Number(column.length) > 0 && raw.length > Number(column.length)) {
+        throw fail(`is longer than its ${column.length} characters (${raw.length})`)
+      }
+      break
+    default:
+  }
+  if (kind !== 'json' && typeof raw === 'object' && !(raw instanceof Date) && !Buffer.isBuffer(raw)) {
     throw fail('needs a plain value, got an object')
   }
   const hydrated = hydrate(connection, column, raw, fail)
   // Booleans were normalized above; without a transformer that is the value.
-  return BOOLEAN_TYPES.has(type) && !column.transformer ? raw : hydrated
+  return kind === 'boolean' && !column.transformer ? raw : hydrated
+}
+
+/** @internal A value for an error message: JSON, cut at 80 characters, with its length when cut. */
+export function describeValue(value: unknown): string {
+  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date ${value.toISOString()}`
+  if (typeof value === 'bigint') return `${value}n`
+  let text: string
+  try {
+    text = JSON.stringify(value) ?? String(value)
+  } catch {
+    // A cyclic object or a throwing toJSON: its type is all the message needs.
+    text = Object.prototype.toString.call(value)
+  }
+  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text
 }
 
 /** The driver's own conversion of a loaded value (its types, then transformers). */
@@ -157,7 +207,7 @@ export function checkRows(entityName: string, rows: unknown): asserts rows is Ob
   if (!Array.isArray(rows)) throw new HardError(`fromRecordSet(${entityName}) needs an array of rows, got ${typeof rows}`, { entityName })
   rows.forEach((row, i) => {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) {
-      throw new HardError(`fromRecordSet(${entityName}) row ${i} is not an object: ${JSON.stringify(row)}`, { entityName })
+      throw new HardError(`fromRecordSet(${entityName}) row ${i} is not an object: ${describeValue(row)}`, { entityName })
     }
   })
 }

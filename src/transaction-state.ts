@@ -2,8 +2,8 @@ import { randomUUID } from 'node:crypto'
 import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ActionContext } from './action-context'
 import type { ActionChange } from './action-events'
-import type { AuditChange } from './audit/audit-entry'
 import { AuditEntry } from './audit/audit-entry'
+import { HardError } from './errors'
 import type { EntityInfo } from './entity-info'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
@@ -20,14 +20,18 @@ export interface PendingAudit {
   /** The entity whose event made the entry: outside a transaction, its Post event writes it. */
   readonly owner: ObjectLiteral
   readonly operation: string
-  readonly changes: Record<string, AuditChange>
+  /** The `{ attr: { old, new } }` as JSON, measured when it was recorded. */
+  readonly changes: string
   readonly action: ActionContext | undefined
 }
 
 /** Where an after-commit callback came from, for error reports. */
 export interface AfterCommitOrigin {
+  /** The entity class name of the event whose handler called `ctx.afterCommit`, e.g. `'Order'`. */
   readonly entityName: string
+  /** The event type of that handler. */
   readonly type: EventActionType
+  /** Pre or Post: when that handler ran. */
   readonly timing: EventActionTiming
 }
 
@@ -80,27 +84,34 @@ function idString(info: EntityInfo, entity: ObjectLiteral | undefined): string |
   return stableJson(Object.fromEntries(columns.map((c, i) => [c.propertyPath, values[i]])))
 }
 
-const AUDIT_PROPERTIES = ['entityName', 'entityId', 'operation', 'changes', 'userId', 'actionName', 'requestId', 'transactionId'] as const
+// `at` is written, not left to the column default: the database's clock reads in the
+// database's time zone, which the drivers would take for Node's and shift by the difference.
+const AUDIT_PROPERTIES = ['entityName', 'entityId', 'operation', 'changes', 'userId', 'actionName', 'requestId', 'transactionId', 'at'] as const
 
-function toValues(audit: PendingAudit, transactionId: string): (string | null)[] {
+function toValues(audit: PendingAudit, transactionId: string, at: unknown): unknown[] {
   const entityId = idString(audit.info, audit.entity) ?? idString(audit.info, audit.fallback)
   if (entityId === undefined) {
-    throw new Error(`typeorm-event-actions: cannot audit ${audit.info.name} '${audit.operation}': it has no primary key value`)
+    const key = audit.info.metadata.primaryColumns.map((c) => c.propertyPath).join(', ')
+    throw new HardError(`cannot audit ${audit.info.name} '${audit.operation}': it has no primary key value (${key})`, {
+      entityName: audit.info.name,
+      attribute: audit.info.metadata.primaryColumns[0]?.propertyPath,
+    })
   }
   const { action } = audit
   return [
     audit.info.name,
     entityId,
     audit.operation,
-    JSON.stringify(audit.changes),
+    audit.changes,
     action?.user === undefined ? null : String(action.user.id),
     action?.name ?? null,
     action?.requestId ?? null,
     transactionId,
+    at,
   ]
 }
 
-// SQLite builds may allow only 999 bound parameters per statement (8 columns x 100 rows stays under
+// SQLite builds may allow only 999 bound parameters per statement (9 columns x 100 rows stays under
 // it); PostgreSQL allows 65,535 and MySQL/MariaDB are bounded by packet size, so they take larger batches.
 function rowsPerInsert(type: string): number {
   return type === 'sqlite' || type === 'better-sqlite3' ? 100 : 1000
@@ -118,11 +129,12 @@ async function insertAudits(queryRunner: QueryRunner, audits: PendingAudit[], tr
   const table = driver.escape(metadata.tableName)
   const numbered = driver.options.type === 'postgres'
   const batch = rowsPerInsert(driver.options.type)
+  const at = driver.preparePersistentValue(new Date(), metadata.findColumnWithPropertyName('at')!)
   for (let i = 0; i < audits.length; i += batch) {
-    const params: (string | null)[] = []
+    const params: unknown[] = []
     const tuples: string[] = []
     for (const audit of audits.slice(i, i + batch)) {
-      const values = toValues(audit, transactionId)
+      const values = toValues(audit, transactionId, at)
       tuples.push(`(${values.map((v) => (params.push(v), numbered ? `$${params.length}` : '?')).join(', ')})`)
     }
     await queryRunner.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, params)

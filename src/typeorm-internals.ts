@@ -119,11 +119,10 @@ const PATCHED: unique symbol = Symbol('typeorm-event-actions.patched')
 const usesEventActions = new WeakMap<DataSource, boolean>()
 
 function connectionUsesEventActions(connection: DataSource): boolean {
-  let uses = usesEventActions.get(connection)
-  if (uses === undefined) {
-    uses = connection.subscribers.some((s) => (s as unknown as Record<symbol, unknown>)[SUBSCRIBER_MARK] === true)
-    if (connection.isInitialized) usesEventActions.set(connection, uses)
-  }
+  if (usesEventActions.get(connection)) return true
+  const uses = connection.subscribers.some((s) => (s as unknown as Record<symbol, unknown>)[SUBSCRIBER_MARK] === true)
+  // Only a yes is final: a subscriber can still be added to an initialized DataSource (the NestJS module does).
+  if (uses && connection.isInitialized) usesEventActions.set(connection, true)
   return uses
 }
 

@@ -3,6 +3,7 @@ import { currentAction } from '../action-context'
 import type { AttributeGroup } from '../attribute-group'
 import type { EntityInfo } from '../entity-info'
 import { EventActionType } from '../event-action-type'
+import { HardError } from '../errors'
 import { recordAudit } from '../transaction-state'
 import type { AuditChange } from './audit-entry'
 
@@ -84,6 +85,27 @@ export function operationOf(type: EventActionType): string {
   return OPERATION[type] ?? type.toLowerCase()
 }
 
+/**
+ * The `changes` column is TEXT on MariaDB/MySQL, 65,535 bytes; PostgreSQL and
+ * SQLite would take more, but an entry that only some databases can hold
+ * would make the same save fail or pass by database.
+ */
+const MAX_CHANGES_BYTES = 65_535
+
+function tooLarge(info: EntityInfo, operation: string, changes: Record<string, AuditChange>, bytes: number): HardError {
+  const sizes = Object.entries(changes)
+    .map(([attribute, change]) => [attribute, Buffer.byteLength(JSON.stringify(change))] as const)
+    .sort((a, b) => b[1] - a[1])
+    .slice(0, 3)
+  const largest = sizes.map(([attribute, size]) => `${attribute} (${size} bytes)`).join(', ')
+  return new HardError(
+    `the audit entry of ${info.name} '${operation}' is ${bytes} bytes of JSON, more than the ${MAX_CHANGES_BYTES} the audit table ` +
+      `holds on every database (TEXT on MariaDB/MySQL); the largest attributes: ${largest}. ` +
+      `Leave large attributes out of the audit with @Audited({ exclude: ['${sizes[0]?.[0] ?? ''}'] })`,
+    { entityName: info.name, attribute: sizes[0]?.[0] },
+  )
+}
+
 /** @internal Queues one audit entry for the running transaction (the acting user read now). */
 export function writeAuditEntry(
   manager: EntityManager,
@@ -94,5 +116,11 @@ export function writeAuditEntry(
   fallback: ObjectLiteral | undefined,
   owner: ObjectLiteral,
 ): void | Promise<void> {
-  return recordAudit(manager, { info, entity, fallback, owner, operation, changes, action: currentAction() })
+  const json = JSON.stringify(changes)
+  // A UTF-16 code unit is at most 3 bytes of UTF-8: short JSON needs no byte count.
+  if (json.length * 3 > MAX_CHANGES_BYTES) {
+    const bytes = Buffer.byteLength(json)
+    if (bytes > MAX_CHANGES_BYTES) throw tooLarge(info, operation, changes, bytes)
+  }
+  return recordAudit(manager, { info, entity, fallback, owner, operation, changes: json, action: currentAction() })
 }

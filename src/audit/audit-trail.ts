@@ -1,4 +1,5 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
+import { HardError } from '../errors'
 import { stableJson } from '../stable-json'
 import { AuditEntry } from './audit-entry'
 
@@ -19,6 +20,13 @@ export async function auditTrail<E extends ObjectLiteral>(
 ): Promise<AuditEntry[]> {
   const manager = 'manager' in source && !('queryRunner' in source) ? source.manager : (source as EntityManager)
   const metadata = manager.connection.getMetadata(entity)
+  // An unsaved entity's id would be looked up as the text 'undefined' and quietly find nothing.
+  if (id === undefined || id === null || (typeof id === 'number' && !Number.isFinite(id))) {
+    throw new HardError(`auditTrail(${metadata.name}) needs a primary key value, got ${String(id)}: is the entity saved?`, {
+      entityName: metadata.name,
+      attribute: metadata.primaryColumns[0]?.propertyPath,
+    })
+  }
   return manager.getRepository(AuditEntry).find({
     where: { entityName: metadata.name, entityId: typeof id === 'object' ? stableJson(id) : String(id) },
     order: { id: 'ASC' },

@@ -5,31 +5,53 @@ import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, r
 
 /** The parts of an Express request the middleware reads. */
 export interface ExpressRequestLike {
+  /** Express `req.method`: the HTTP method, e.g. `'POST'`. */
   method: string
+  /** Express `req.path`: the path without the query string. */
   path: string
+  /** Express `req.headers`: Node's lower-cased request headers. */
   headers: Record<string, string | string[] | undefined>
+  /** Express `req.params`: the route parameters, set only where a route matched. */
   params?: Record<string, string>
+  /** Express `req.query`: the parsed query string. */
   query?: unknown
+  /** Express `req.body`: the parsed body, set by a body parser such as `express.json()`. */
   body?: unknown
+  /** `req.user`, as Passport and similar authentication middleware set it; the acting user by default. */
   user?: unknown
   /** Set by the middleware: the request's EntityManager (its transaction, with `dataSource`). */
-  eventActions?: { manager: EntityManager | undefined; action: ActionContext }
+  eventActions?: {
+    /** The EntityManager of the request's transaction, or undefined without `dataSource`. */
+    manager: EntityManager | undefined
+    /** The action the request runs as. */
+    action: ActionContext
+  }
 }
 
 /** The parts of an Express response the middleware uses. */
 export interface ExpressResponseLike {
+  /** Express/Node `res.statusCode`: the status to send (or sent). */
   statusCode: number
+  /** Express/Node `res.headersSent`: true once the response has started. */
   headersSent: boolean
+  /** Express `res.locals`: the middleware sets `res.locals.manager` (with `dataSource`). */
   locals: Record<string, unknown>
+  /** Node `res.setHeader(name, value)`. */
   setHeader(name: string, value: string): unknown
+  /** Node `res.removeHeader(name)`. */
   removeHeader(name: string): unknown
+  /** Express `res.status(code)`: sets the status and returns the response. */
   status(code: number): ExpressResponseLike
+  /** Express `res.json(body)`: sends `body` as JSON. */
   json(body: unknown): unknown
+  /** Node `res.end(...)`: finishes the response. */
   end(...args: unknown[]): unknown
+  /** Node `res.once(event, listener)`, for the `'finish'` and `'close'` events. */
   once(event: 'finish' | 'close', listener: () => void): unknown
 }
 
-type Next = (error?: unknown) => void
+/** Express's `next` function: passes control on, or with an error to the error handlers. */
+export type ExpressNext = (error?: unknown) => void
 
 /** Options of {@link expressEventActions}. */
 export interface ExpressEventActionsOptions {
@@ -65,9 +87,9 @@ export interface ExpressEventActionsOptions {
 /** What {@link expressEventActions} returns: the two things an app adds. */
 export interface ExpressEventActions {
   /** `app.use(actions.middleware)` before the routes. */
-  middleware: (req: ExpressRequestLike, res: ExpressResponseLike, next: Next) => void
+  middleware: (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void
   /** `app.use(actions.errorHandler)` after the routes: SoftError → 400 with field errors, anything else → 500. */
-  errorHandler: (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: Next) => void
+  errorHandler: (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void
 }
 
 class ResponseNotOk extends Error {}
@@ -117,7 +139,7 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
     res.status(status).json(body)
   }
 
-  const middleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: Next): void => {
+  const middleware = (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext): void => {
     const requestId = requestIdFrom(req.headers['x-request-id'])
     res.setHeader('x-request-id', requestId)
     let action: ActionContext
@@ -177,7 +199,7 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
     )
   }
 
-  const errorHandler = (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: Next): void => {
+  const errorHandler = (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext): void => {
     if (res.headersSent) {
       next(error)
       return

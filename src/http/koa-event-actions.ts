@@ -5,16 +5,28 @@ import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, r
 
 /** The parts of a Koa context the middleware uses. */
 export interface KoaContextLike {
+  /** Koa `ctx.method`: the HTTP method, e.g. `'POST'`. */
   method: string
+  /** Koa `ctx.path`: the path without the query string. */
   path: string
+  /** Koa `ctx.headers`: Node's lower-cased request headers. */
   headers: Record<string, string | string[] | undefined>
+  /** `ctx.params`: the route parameters, set by a router (`@koa/router`) where a route matched. */
   params?: Record<string, string>
+  /** Koa `ctx.query`: the parsed query string. */
   query?: unknown
-  request: { body?: unknown }
+  /** Koa `ctx.request`: the middleware reads only its body. */
+  request: {
+    /** `ctx.request.body`: the parsed body, set by a body parser such as `koa-bodyparser`. */
+    body?: unknown
+  }
+  /** Koa `ctx.status`: the response status; 400 and up roll the action back. */
   status: number
+  /** Koa `ctx.body`: the response body; the action's result for Post-action handlers. */
   body: unknown
   /** `ctx.state.user` is the default user; the middleware sets `ctx.state.manager` (with `dataSource`) and `ctx.state.action`. */
   state: Record<string, unknown>
+  /** Koa `ctx.set(name, value)`: sets a response header. */
   set(name: string, value: string): void
 }
 

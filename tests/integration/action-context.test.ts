@@ -254,6 +254,14 @@ describe(`Action context (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       for (const s of anon) expect([s.user, s.requestId]).toEqual([undefined, undefined])
     })
 
+    it('values of exactly 255 characters are recorded whole on every database', async () => {
+      const repo = ds.getRepository(Doc)
+      const [name, id, requestId] = ['n'.repeat(255), 'u'.repeat(255), 'r'.repeat(255)]
+      await runAction({ name, user: { id }, requestId }, () => repo.save(repo.create({ name: 'long' })))
+      const [entry] = await audits()
+      expect([entry!.actionName, entry!.userId, entry!.requestId]).toEqual([name, id, requestId])
+    })
+
     it('a user id of 0 is still recorded ("0", not null)', async () => {
       const repo = ds.getRepository(Doc)
       await runAction({ name: 'root', user: { id: 0 } }, () => repo.save(repo.create({ name: 'zero' })))
@@ -288,6 +296,12 @@ describe(`Action context (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       ['a string as user', { name: 'a', user: 'bob' }, /user/],
       ['a number requestId', { name: 'a', requestId: 42 }, /requestId/],
       ['an object requestId', { name: 'a', requestId: { id: 'r' } }, /requestId/],
+      // The audit columns are varchar(255): PostgreSQL and MariaDB would fail the COMMIT, SQLite would store it.
+      ['a name of 256 characters', { name: 'a'.repeat(256) }, /action name may have at most 255 characters, got 256/],
+      ['a user id of 256 characters', { name: 'a', user: { id: 'u'.repeat(256) } }, /user.id may have at most 255 characters/],
+      ['a requestId of 256 characters', { name: 'a', requestId: 'r'.repeat(256) }, /requestId may have at most 255 characters/],
+      ['a NUL in the name', { name: 'orders\u0000:submit' }, /control characters/],
+      ['a newline in the requestId', { name: 'a', requestId: 'req\n1' }, /requestId may not contain control characters/],
     ]
 
     it.each(cases)('%s: HardError naming the problem, fn is not run', (_what, action, message) => {

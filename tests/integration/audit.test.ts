@@ -191,8 +191,10 @@ describe(`Audit trail (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       expect(e!.changes).not.toHaveProperty('password')
       expect(e!.at).toBeInstanceOf(Date)
       expect(Number.isNaN(e!.at.getTime())).toBe(false)
-      // Generous: database and Node clocks/time zones may differ, but not by a day.
-      expect(Math.abs(e!.at.getTime() - before)).toBeLessThan(24 * 3600 * 1000)
+      // The library writes `at` from Node's clock, so it reads back right whatever the time zones of
+      // Node and the database server (the TypeORM 1.x half of the matrix runs in America/New_York).
+      expect(e!.at.getTime()).toBeGreaterThanOrEqual(before - 1000)
+      expect(e!.at.getTime()).toBeLessThanOrEqual(Date.now() + 1000)
       expect(typeof e!.transactionId).toBe('string')
       expect(e!.transactionId.length).toBeGreaterThan(0)
     })

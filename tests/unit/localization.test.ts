@@ -232,6 +232,7 @@ describe('i18nextTranslator', () => {
   beforeAll(async () => {
     i18n = i18next.createInstance()
     await i18n.init({
+      showSupportNotice: false,
       lng: 'en',
       fallbackLng: false,
       resources: {
@@ -256,7 +257,7 @@ describe('i18nextTranslator', () => {
 
   it("uses i18next's own fallback languages", async () => {
     const withFallback = i18next.createInstance()
-    await withFallback.init({ lng: 'en', fallbackLng: 'en', resources: { en: { translation: { greet: 'hello {{who}}' } } } })
+    await withFallback.init({ showSupportNotice: false, lng: 'en', fallbackLng: 'en', resources: { en: { translation: { greet: 'hello {{who}}' } } } })
     expect(i18nextTranslator(withFallback)('greet', { who: 'Ann' }, 'ru')).toBe('hello Ann')
   })
 

@@ -15,7 +15,7 @@ import {
 } from 'typeorm'
 import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record'
 import { AttributeGroup } from './attribute-group'
-import type { AttributeChange } from './event-action-context'
+import { collectChange } from './collect-change'
 import { Dispatcher, DISPATCHER } from './dispatcher'
 import { rememberState, touchedOf } from './entity-state'
 import { applyAutomatics } from './event-actions'
@@ -32,42 +32,13 @@ import {
   beforeCommit,
   dropStaleOutsideTransaction,
   flushOutsideTransaction,
-  recordChange,
   transactionStarted,
 } from './transaction-state'
-import { scopes } from './async-scope'
 import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
 
 const { Pre, Post } = EventActionTiming
 
 type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
-
-/**
- * Hands a finished write to the running action, when one is collecting
- * (a Post-action handler is bound to it): it reaches the action at commit.
- */
-function collectChange(
-  info: EntityInfo,
-  entity: ObjectLiteral,
-  type: EventActionType,
-  group: AttributeGroup | null,
-  previous: ObjectLiteral | undefined,
-  queryRunner: QueryRunner,
-  changes?: Record<string, AttributeChange>,
-): void {
-  const collectors = scopes.getStore()?.changes
-  if (!collectors) return
-  const { metadata } = info
-  const id = metadata.getEntityIdMixedMap(entity) ?? (previous ? metadata.getEntityIdMixedMap(previous) : undefined)
-  const change = Object.freeze({
-    entityName: info.name,
-    id,
-    operation: operationOf(type) as 'insert' | 'update' | 'delete',
-    group: group ? group.toArray() : null,
-    changes: changes ?? auditChanges(info, entity, type, group, previous),
-  })
-  for (const collector of collectors) recordChange(queryRunner, collector, change)
-}
 
 /** Touched attributes that TypeORM's UPDATE left out (they did not change), or undefined. */
 function unwrittenTouched(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup | null): string[] | undefined {

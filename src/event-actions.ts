@@ -1,7 +1,5 @@
 import type { DataSource, EntityManager, EntityMetadata, EntityTarget, FindOptionsWhere, ObjectLiteral } from 'typeorm'
 import { AttributeGroup } from './attribute-group'
-import type { ActionChange } from './action-events'
-import { scopes } from './async-scope'
 import { auditChanges, writeAuditEntry } from './audit/audit-record'
 import { Dispatcher, DISPATCHER } from './dispatcher'
 import { entityInfo, type EntityInfo } from './entity-info'
@@ -10,7 +8,7 @@ import { HardError } from './errors'
 import { EventActionTiming } from './event-action-timing'
 import { EventActionType } from './event-action-type'
 import { checkRows, convertRawValue, describeValue, rowMappingOf } from './record-set'
-import { recordChange } from './transaction-state'
+import { collectChange } from './collect-change'
 import { checkWhere } from './where-criteria'
 import { writeColumns } from './write-columns'
 
@@ -295,11 +293,7 @@ export class EventActions {
       const changes = auditChanges(info, entity, EventActionType.Update, group, previous)
       if (info.audit) await writeAuditEntry(manager, info, entity, 'update', changes, previous, entity)
       // The subscriber never sees this UPDATE (listeners are off): hand it to the running action's Post-action handlers here.
-      const collectors = scopes.getStore()?.changes
-      if (collectors) {
-        const change: ActionChange = Object.freeze({ entityName: info.name, id: metadata.getEntityIdMixedMap(entity), operation: 'update', group: group.toArray(), changes })
-        for (const collector of collectors) recordChange(manager.queryRunner!, collector, change)
-      }
+      collectChange(info, entity, EventActionType.Update, group, previous, manager.queryRunner!, changes)
       await dispatcher.run(info, entity, Post, EventActionType.Update, group, manager, false, previous)
       // Only `attrs` were written: other unsaved changes stay unsaved, and reset() still sees them.
       rememberWritten(info, entity, group, previous)

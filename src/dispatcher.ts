@@ -1,4 +1,5 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { AsyncScope } from './async-scope'
 import { AttributeGroup } from './attribute-group'
 import type { ResolvedConfig } from './event-actions-config'
 import { EventActionTiming } from './event-action-timing'
@@ -36,22 +37,18 @@ export class Dispatcher {
     soft: boolean,
     previousSource: ObjectLiteral | undefined,
     source?: unknown,
+    // A caller that has read the async scope already passes it (Load: one read per row, not three).
+    scope: AsyncScope | undefined = currentScope(),
   ): void | Promise<void> {
     const handler = info.handler
     if (!handler) {
       // An @Audited or @Automatic entity without a handler is still validated: the library is what saves it.
       return this.validates(info, timing, type) ? this.validate(info, entity, type, timing, group, undefined) : undefined
     }
-    const scope = currentScope()
     const parent = scope?.frame
     if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return
 
     const depth = parent ? parent.depth + 1 : 1
-    const frame: EventFrame = { info, entity, timing, type, depth, parent }
-    if (depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(frame))
-
-    const validates = this.validates(info, timing, type)
-    const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
     const ctx = new HandlerContext(
       info,
       entity,
@@ -60,15 +57,20 @@ export class Dispatcher {
       group,
       manager,
       depth,
+      parent,
       soft,
       previousSource,
       this.config.onAfterCommitError,
       source,
     )
+    if (depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(ctx))
+
+    const validates = this.validates(info, timing, type)
+    const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
 
     let result: unknown
     try {
-      result = runInFrame(scope, frame, callHandler, handler, entity, timing, type, group, ctx)
+      result = runInFrame(scope, ctx, callHandler)
     } catch (error) {
       throw decorateError(error, info.name, type, timing)
     }
@@ -105,7 +107,7 @@ export class Dispatcher {
     manager: EntityManager,
   ): HandlerContext {
     const parent = currentFrame()
-    return new HandlerContext(info, entity, timing, type, group, manager, parent ? parent.depth + 1 : 1, false, undefined, this.config.onAfterCommitError)
+    return new HandlerContext(info, entity, timing, type, group, manager, parent ? parent.depth + 1 : 1, parent, false, undefined, this.config.onAfterCommitError)
   }
 
   private validates(info: EntityInfo, timing: EventActionTiming, type: EventActionType): boolean {
@@ -146,13 +148,7 @@ function isEnclosedBy(frame: EventFrame | undefined, entity: ObjectLiteral, type
   return false
 }
 
-function callHandler(
-  handler: NonNullable<EntityInfo['handler']>,
-  entity: ObjectLiteral,
-  timing: EventActionTiming,
-  type: EventActionType,
-  group: AttributeGroup | null,
-  ctx: HandlerContext,
-): unknown {
-  return handler.call(entity, timing, type, group, ctx)
+/** Called only when the entity has a handler (checked by `run`). */
+function callHandler(ctx: HandlerContext): unknown {
+  return ctx.info.handler!.call(ctx.entity, ctx.timing, ctx.type, ctx.group, ctx)
 }

@@ -7,6 +7,7 @@ import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
 import { HardError } from './errors'
 import { isThenable } from './is-thenable'
+import { compileValuesReader } from './values-reader'
 import { entityOptionsOf } from './event-action-options'
 import { auditedOptionsOf, type AuditedOptions } from './audit/audited'
 import { automaticsOf, type AutomaticAttribute } from './automatic'
@@ -237,11 +238,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     return value
   }
 
-  const snapshot = (entity: ObjectLiteral): unknown[] => {
-    const values = new Array<unknown>(slots.length)
-    for (let i = 0; i < slots.length; i++) values[i] = slots[i]!.read(entity)
-    return values
-  }
+  const snapshot = compileValuesReader(slots.map((s) => (s.column && !s.column.embeddedMetadata ? { property: s.path } : s)))
   const snapshotValue = (snap: unknown[], path: string): unknown => {
     const i = indexByPath.get(path)
     return i === undefined ? undefined : snap[i]
@@ -292,7 +289,10 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     automatics,
     deleteDateGroup: new AttributeGroup(metadata.deleteDateColumn ? [metadata.deleteDateColumn.propertyPath] : []),
     metadata,
-    isInstance: target ? (value) => value instanceof target : () => false,
+    // The prototype test first: TypeORM builds rows with `new target()`, and it is cheaper than instanceof.
+    isInstance: target
+      ? (value) => (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === proto) || value instanceof target
+      : () => false,
     definedGroup,
     selectionKey,
     loadGroup,

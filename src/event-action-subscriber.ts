@@ -1,5 +1,6 @@
 import {
   EventSubscriber,
+  type EntityManager,
   type EntitySubscriberInterface,
   type InsertEvent,
   type LoadEvent,
@@ -34,7 +35,9 @@ import {
   flushOutsideTransaction,
   transactionStarted,
 } from './transaction-state'
-import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
+import { installTypeOrmPatches, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
+import { currentScope } from './event-frame'
+import type { AsyncScope } from './async-scope'
 
 const { Pre, Post } = EventActionTiming
 
@@ -195,7 +198,11 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
   }
 
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void | Promise<void> {
-    if (!event || isInternalLoad()) return
+    if (!event) return
+    // Read once per row and handed down: each read costs an async-hooks lookup.
+    const scope = currentScope()
+    // TypeORM's own reloads of database copies for a save/remove are not Loads.
+    if (scope?.internalLoad) return
     const info = entityInfo(event.metadata)
     // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
     if (!info.handler || !info.isInstance(entity)) return
@@ -203,21 +210,22 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     // read it now, not when a deferred unit runs and another query has replaced it.
     const selection = selectionOf(event.metadata)
     const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
-    return runInOrder(event.queryRunner, () => this.load(info, entity, group, event))
+    return runInOrder(event.queryRunner, () => this.load(info, entity, group, event.manager, scope))
   }
 
   private load(
     info: EntityInfo,
     entity: ObjectLiteral,
     group: AttributeGroup,
-    event: LoadEvent<ObjectLiteral>,
+    manager: EntityManager,
+    scope: AsyncScope | undefined,
   ): void | Promise<void> {
-    const { manager } = event
     // The loaded state is what reset() goes back to.
     rememberState(info, entity)
-    const pre = this.dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, false, undefined)
-    if (pre) return pre.then(() => this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined))
-    return this.dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined)
+    const { dispatcher } = this
+    const pre = dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, false, undefined, undefined, scope)
+    if (pre) return pre.then(() => dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined, undefined, scope))
+    return dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined, undefined, scope)
   }
 
   /** One write event: (Post, audited entities) the automatic audit entry, then the handler. */

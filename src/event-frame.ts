@@ -30,9 +30,13 @@ export function currentScope(): AsyncScope | undefined {
   return scopes.getStore()
 }
 
-/** @internal Runs `fn(...args)` with `frame` as the running handler, inside `outer`'s action. */
-export function runInFrame<A extends unknown[], R>(outer: AsyncScope | undefined, frame: EventFrame, fn: (...args: A) => R, ...args: A): R {
-  return scopes.run({ frame, action: outer?.action, internalLoad: false, changes: outer?.changes }, fn, ...args)
+/**
+ * @internal Runs `fn(frame)` with `frame` as the running handler, inside
+ * `outer`'s action. The frame is the only argument: the handler's context is
+ * its frame, so nothing else is allocated per call.
+ */
+export function runInFrame<F extends EventFrame, R>(outer: AsyncScope | undefined, frame: F, fn: (frame: F) => R): R {
+  return scopes.run({ frame, action: outer?.action, internalLoad: false, changes: outer?.changes }, fn, frame)
 }
 
 /** @internal The chain from the outermost frame down to `frame`, printable. */

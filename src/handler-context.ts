@@ -5,6 +5,7 @@ import { auditChanges, operationOf, writeAuditEntry } from './audit/audit-record
 import type { AttributeChange, EventActionContext } from './event-action-context'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
+import type { EventFrame } from './event-frame'
 import { entityInfo, type EntityInfo } from './entity-info'
 import { HardError } from './errors'
 import { registerAfterCommit, type AfterCommitErrorHandler } from './transaction-state'
@@ -13,20 +14,25 @@ import { EventActions } from './event-actions'
 const EMPTY_DATA: ObjectLiteral = Object.freeze({})
 
 /**
- * @internal The context object handed to `_eventAction`. A class rather than
- * an object literal so that the methods live once on the prototype: a Load
- * of N rows allocates N small objects and nothing else. The action fields are
- * getters, read only when a handler asks.
+ * @internal The context object handed to `_eventAction`, and at the same time
+ * the handler's frame in the chain of running handlers (one allocation per
+ * call instead of two). A class rather than an object literal so that the
+ * methods live once on the prototype: a Load of N rows allocates N small
+ * objects and nothing else. The action fields are getters, read only when a
+ * handler asks.
  */
-export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements EventActionContext<E> {
+export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements EventActionContext<E>, EventFrame {
   constructor(
-    private readonly info: EntityInfo,
+    /** @internal */
+    readonly info: EntityInfo,
     readonly entity: E,
     readonly timing: EventActionTiming,
     readonly type: EventActionType,
     readonly group: AttributeGroup | null,
     readonly manager: EntityManager,
     readonly depth: number,
+    /** @internal The enclosing handler's frame. */
+    readonly parent: EventFrame | undefined,
     readonly soft: boolean,
     private readonly previousSource: ObjectLiteral | undefined,
     private readonly onAfterCommitError: AfterCommitErrorHandler,

@@ -1,11 +1,11 @@
 import type { ObjectLiteral } from 'typeorm'
 import { EventActionType } from './event-action-type'
+import { hiddenSlot } from './hidden-slot'
 
-// The running event types of an instance, as a bitmask under a symbol key:
-// a transient flag on the instance itself (TypeORM persists only column
-// properties, and the property is non-enumerable so it never shows in JSON,
-// console output or Object.assign copies).
-const RUNNING: unique symbol = Symbol('typeorm-event-actions.running')
+// The running event types of an instance, as a bitmask in a hidden slot on
+// the instance itself (see hidden-slot.ts): transient, invisible, and gone
+// with the instance.
+const running = hiddenSlot<number>()
 
 const BIT: Record<EventActionType, number> = {
   [EventActionType.BO2BO]: 1 << 0,
@@ -19,26 +19,18 @@ const BIT: Record<EventActionType, number> = {
   [EventActionType.Update]: 1 << 8,
 }
 
-type Flagged = ObjectLiteral & { [RUNNING]?: number }
-
 /** @internal True while a handler of this instance for `type` is running. */
 export function isRunning(entity: ObjectLiteral, type: EventActionType): boolean {
-  return (((entity as Flagged)[RUNNING] ?? 0) & BIT[type]) !== 0
+  const flags = running.get(entity)
+  return flags !== undefined && (flags & BIT[type]) !== 0
 }
 
 /** @internal Marks `type` as running for the instance; pair with {@link leave} in `finally`. */
 export function enter(entity: ObjectLiteral, type: EventActionType): void {
-  const flagged = entity as Flagged
-  const current = flagged[RUNNING]
-  if (current === undefined) {
-    Object.defineProperty(flagged, RUNNING, { value: BIT[type], writable: true, enumerable: false, configurable: true })
-  } else {
-    flagged[RUNNING] = current | BIT[type]
-  }
+  running.set(entity, (running.get(entity) ?? 0) | BIT[type])
 }
 
 /** @internal */
 export function leave(entity: ObjectLiteral, type: EventActionType): void {
-  const flagged = entity as Flagged
-  flagged[RUNNING] = (flagged[RUNNING] ?? 0) & ~BIT[type]
+  running.set(entity, (running.get(entity) ?? 0) & ~BIT[type])
 }

@@ -20,9 +20,9 @@ export const DISPATCHER: unique symbol = Symbol('typeorm-event-actions.dispatche
  * handler inside its frame, then (Pre Insert/Update) validation.
  *
  * This is the hot path (two calls per loaded row), so it takes positional
- * arguments, allocates only the context and the frame, and returns
- * undefined when everything ran synchronously: a synchronous handler costs a
- * call and no promise.
+ * arguments, allocates only the context (which is also the frame) and the
+ * async scope that carries it, and returns undefined when everything ran
+ * synchronously: a synchronous handler costs a call and no promise.
  */
 export class Dispatcher {
   constructor(private readonly config: ResolvedConfig) {}

@@ -35,7 +35,7 @@ import {
   flushOutsideTransaction,
   transactionStarted,
 } from './transaction-state'
-import { installTypeOrmPatches, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
+import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK } from './typeorm-internals'
 import { currentScope } from './event-frame'
 import type { AsyncScope } from './async-scope'
 
@@ -202,7 +202,7 @@ export class EventActionSubscriber implements EntitySubscriberInterface<ObjectLi
     // Read once per row and handed down: each read costs an async-hooks lookup.
     const scope = currentScope()
     // TypeORM's own reloads of database copies for a save/remove are not Loads.
-    if (scope?.internalLoad) return
+    if (isInternalLoad(scope)) return
     const info = entityInfo(event.metadata)
     // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
     if (!info.handler || !info.isInstance(entity)) return

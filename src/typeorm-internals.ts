@@ -22,7 +22,7 @@
  *   save()/remove() are not affected: their internal query builders have
  *   listeners switched off.
  */
-import { scopes } from './async-scope'
+import { scopes, type AsyncScope } from './async-scope'
 import {
   DeleteQueryBuilder,
   InsertQueryBuilder,
@@ -42,9 +42,12 @@ import { BulkWriteError } from './errors'
 /** @internal Marks the instance of our subscriber, without importing its class here. */
 export const SUBSCRIBER_MARK: unique symbol = Symbol('typeorm-event-actions.subscriber')
 
-/** @internal True while TypeORM reloads database copies for a save/remove. */
-export function isInternalLoad(): boolean {
-  return scopes.getStore()?.internalLoad === true
+/**
+ * @internal True while TypeORM reloads database copies for a save/remove.
+ * A caller that has read the async scope already passes it.
+ */
+export function isInternalLoad(scope: AsyncScope | undefined = scopes.getStore()): boolean {
+  return scope?.internalLoad === true
 }
 
 /**

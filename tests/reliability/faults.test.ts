@@ -23,7 +23,7 @@ import { AuditEntry, currentAction, EventActionError, EventActionTiming, EventAc
 import { databaseOptions } from '../../ormconfig'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
 import { FAULT_ENTITIES, FaultLine, FaultOrder, observed, resetObserved } from './faults/fault-entities'
-import { backendPid, codeOf, driverErrorOf, expectCleanAfterwards, rejectionOf, seedOrder, snapshot, SQL, waitFor } from './faults/fault-support'
+import { backendPid, codeOf, driverErrorOf, expectCleanAfterwards, expectRolledBack, rejectionOf, seedOrder, snapshot, SQL, waitFor } from './faults/fault-support'
 
 const { Pre, Post } = EventActionTiming
 const { Update } = EventActionType
@@ -103,13 +103,9 @@ describe(`database faults during a save with handlers and audit (${DB}, TypeORM 
     const error = await failingSave(victim)
     expect(error).toBeInstanceOf(QueryFailedError)
     expect(codeOf(error)).toMatch(UNIQUE_VIOLATION)
-    // The fault hit after the order's UPDATE, its audit entry and a nested audited write.
-    expect(observed.events).toEqual([...FAILED_EVENTS, 'taken Pre Insert'])
-    expect(await snapshot(ds)).toEqual(before)
-    expect(observed.calls).toEqual([])
     expect(currentAction()).toBeUndefined()
-    observed.hook = undefined
-    await expectCleanAfterwards(ds, victim)
+    // The fault hit after the order's UPDATE, its audit entry and a nested audited write.
+    await expectRolledBack(ds, victim, before, [...FAILED_EVENTS, 'taken Pre Insert'])
   })
 
   onServers(
@@ -133,11 +129,7 @@ describe(`database faults during a save with handlers and audit (${DB}, TypeORM 
       expect(error).toBeInstanceOf(QueryFailedError)
       // PostgreSQL: admin_shutdown; MariaDB closes the socket (mysql2 reports the lost connection).
       expect(codeOf(error)).toMatch(DB === 'postgres' ? /^57P01$/ : /^(PROTOCOL_CONNECTION_LOST|ER_CONNECTION_KILLED)$/)
-      expect(observed.events).toEqual(FAILED_EVENTS)
-      expect(await snapshot(ds)).toEqual(before)
-      expect(observed.calls).toEqual([])
-      observed.hook = undefined
-      await expectCleanAfterwards(ds, victim)
+      await expectRolledBack(ds, victim, before, FAILED_EVENTS)
     },
   )
 
@@ -160,11 +152,7 @@ describe(`database faults during a save with handlers and audit (${DB}, TypeORM 
       // What the drivers say depends on whether they noticed the closed socket first (pg: TypeORM then
       // releases the query runner, and the server's 57P01 goes to the pool's log instead of the caller).
       expect(String(error)).toMatch(/Query runner already released|Connection terminated|terminating connection|closed state|Connection lost/i)
-      expect(observed.events).toEqual(FAILED_EVENTS)
-      expect(await snapshot(ds)).toEqual(before)
-      expect(observed.calls).toEqual([])
-      observed.hook = undefined
-      await expectCleanAfterwards(ds, victim)
+      await expectRolledBack(ds, victim, before, FAILED_EVENTS)
     },
   )
 
@@ -240,11 +228,7 @@ describe(`database faults during a save with handlers and audit (${DB}, TypeORM 
       expect(error).toBeInstanceOf(QueryFailedError)
       // mysql2 has no name for MariaDB's ER_STATEMENT_TIMEOUT (1969): it keeps errno and SQLSTATE.
       expect(driverErrorOf(error)).toMatchObject(DB === 'postgres' ? { code: '57014' } : { errno: 1969, sqlState: '70100' })
-      expect(observed.events).toEqual(FAILED_EVENTS)
-      expect(await snapshot(ds)).toEqual(before)
-      expect(observed.calls).toEqual([])
-      observed.hook = undefined
-      await expectCleanAfterwards(ds, victim)
+      await expectRolledBack(ds, victim, before, FAILED_EVENTS)
     },
   )
 })
@@ -292,11 +276,7 @@ describe(`SQLITE_BUSY during a save with handlers and audit (${DB}, TypeORM ${TY
       expect(error).toBeInstanceOf(QueryFailedError)
       expect(codeOf(error)).toMatch(/^SQLITE_BUSY/)
       expect((error as QueryFailedError).query).toMatch(/^UPDATE/)
-      expect(observed.events).toEqual(['victim Pre Update'])
-      expect(await snapshot(ds)).toEqual(before)
-      expect(observed.calls).toEqual([])
-      observed.hook = undefined
-      await expectCleanAfterwards(ds, victim)
+      await expectRolledBack(ds, victim, before, ['victim Pre Update'])
     },
   )
 
@@ -318,11 +298,7 @@ describe(`SQLITE_BUSY during a save with handlers and audit (${DB}, TypeORM ${TY
       expect(error).toBeInstanceOf(QueryFailedError)
       expect(codeOf(error)).toMatch(/^SQLITE_BUSY/)
       expect((error as QueryFailedError).query).toBe('COMMIT')
-      expect(observed.events).toEqual(FAILED_EVENTS)
-      expect(await snapshot(ds)).toEqual(before)
-      expect(observed.calls).toEqual([])
-      observed.hook = undefined
-      await expectCleanAfterwards(ds, victim)
+      await expectRolledBack(ds, victim, before, FAILED_EVENTS)
     },
   )
 })

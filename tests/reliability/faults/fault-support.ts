@@ -99,6 +99,19 @@ export async function expectCleanAfterwards(ds: DataSource, order: FaultOrder): 
   expect((await snapshot(ds)).orders.find((o) => o.id === order.id)?.amount).toBe(committed + 100)
 }
 
+/**
+ * After a write that failed: exactly `events` ran, the tables are as `before`,
+ * no after-commit callback ran; then the hook is cleared and the order saves
+ * cleanly (expectCleanAfterwards).
+ */
+export async function expectRolledBack(ds: DataSource, order: FaultOrder, before: Snapshot, events: string[]): Promise<void> {
+  expect(observed.events).toEqual(events)
+  expect(await snapshot(ds)).toEqual(before)
+  expect(observed.calls).toEqual([])
+  observed.hook = undefined
+  await expectCleanAfterwards(ds, order)
+}
+
 /** A server's SQL for this test's needs; undefined on SQLite. */
 export const SQL =
   DB === 'postgres'

@@ -17,7 +17,7 @@ export type Request =
 
 export type Reply =
   | { type: 'ready'; id: number }
-  | { type: 'result'; id: number; ms: number; parts?: Record<string, number> }
+  | { type: 'result'; id: number; ms: number; cpuMs: number; parts?: Record<string, number> }
   | { type: 'memory'; id: number; baseline: number; held: number[]; after: number[] }
   | { type: 'closed'; id: number }
   | { type: 'error'; id: number; message: string }

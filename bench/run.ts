@@ -58,6 +58,9 @@ const ROLE_OF: Record<string, Role> = {
   handwritten: 'plain',
   'load-plain': 'plain',
   'update-plain': 'plain',
+  subscriber: 'plain',
+  'load-subscriber': 'plain',
+  'update-subscriber': 'plain',
   noop: 'events',
   realistic: 'events',
   load: 'events',
@@ -126,23 +129,26 @@ interface Job {
   scenario: string
   n: number
   runs: number[]
+  /** CPU time of the worker process in the same runs (user + system). */
+  cpu: number[]
   parts: Record<string, number[]>
 }
 
 const jobs: Job[] = []
 const job = (scenario: string, n: number): Job => {
   let j = jobs.find((x) => x.scenario === scenario && x.n === n)
-  if (!j) jobs.push((j = { scenario, n, runs: [], parts: {} }))
+  if (!j) jobs.push((j = { scenario, n, runs: [], cpu: [], parts: {} }))
   return j
 }
 
-// The order of one round: each pair side by side, so that reversing the order every other round alternates them.
-job('plain', N), job('noop', N)
+// The order of one round: each pair (with its empty-subscriber reference between) side by side,
+// so that reversing the order every other round alternates them.
+job('plain', N), job('subscriber', N), job('noop', N)
 job('handwritten', N), job('realistic', N)
-job('load-plain', N), job('load', N)
-job('update-plain', N), job('update', N)
-for (const n of saveNs) if (n !== N) job('plain', n), job('noop', n)
-for (const n of loadNs) if (n !== N) job('load-plain', n), job('load', n)
+job('load-plain', N), job('load-subscriber', N), job('load', N)
+job('update-plain', N), job('update-subscriber', N), job('update', N)
+for (const n of saveNs) if (n !== N) job('plain', n), job('subscriber', n), job('noop', n)
+for (const n of loadNs) if (n !== N) job('load-plain', n), job('load-subscriber', n), job('load', n)
 // --only=a,b: just these scenarios (for profiling); targets that need the others are left out.
 const only = option('only')?.split(',')
 if (only) {
@@ -183,6 +189,7 @@ async function main(): Promise<void> {
       for (const j of order) {
         const res = await runJob(j, false)
         j.runs.push(res.ms)
+        j.cpu.push(res.cpuMs)
         for (const [k, v] of Object.entries(res.parts ?? {})) (j.parts[k] ??= []).push(v)
       }
       log(`round ${r + 1}/${rounds} done`)
@@ -223,6 +230,16 @@ interface Target {
   pass: boolean
   /** The ratio round by round (paired runs), min and max: how much to trust it. */
   roundRange?: [number, number]
+  /** The same ratio of CPU time medians (not the verdict; steadier on a shared machine). */
+  cpuRatio?: number
+}
+
+/** A ratio reported without a limit: how the cost splits between TypeORM and the library. */
+interface Reference {
+  name: string
+  ratio: number
+  roundRange: [number, number]
+  cpuRatio: number
 }
 
 function report(totalSeconds: number, memory: MemoryResult | undefined): void {
@@ -230,11 +247,29 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
   const get = (scenario: string, n: number) => find(scenario, n)!
   const med = (j: Job) => median(j.runs)
   const targets: Target[] = []
+  const references: Reference[] = []
+  const ratioOf = (a: Job, b: Job): Omit<Reference, 'name'> => {
+    const perRound = a.runs.map((x, i) => x / b.runs[i]!)
+    return { ratio: med(a) / med(b), roundRange: [Math.min(...perRound), Math.max(...perRound)], cpuRatio: median(a.cpu) / median(b.cpu) }
+  }
   const ratioTarget = (name: string, a: Job | undefined, b: Job | undefined, limit: number) => {
     if (!a || !b) return
-    const ratio = med(a) / med(b)
-    const perRound = a.runs.map((x, i) => x / b.runs[i]!)
-    targets.push({ name, ratio, limit, pass: ratio <= limit, roundRange: [Math.min(...perRound), Math.max(...perRound)] })
+    const { ratio, roundRange, cpuRatio } = ratioOf(a, b)
+    targets.push({ name, ratio, limit, pass: ratio <= limit, roundRange, cpuRatio })
+  }
+  const reference = (name: string, a: Job | undefined, b: Job | undefined) => {
+    if (a && b) references.push({ name, ...ratioOf(a, b) })
+  }
+  for (const [kind, plain, floor, events, ns] of [
+    ['save', 'plain', 'subscriber', 'noop', saveNs],
+    ['load', 'load-plain', 'load-subscriber', 'load', loadNs],
+    ['update', 'update-plain', 'update-subscriber', 'update', [N]],
+  ] as const) {
+    for (const n of ns) {
+      const what = kind === 'save' ? ' save' : ''
+      reference(`${floor}/${plain}${what}, N=${n}`, find(floor, n), find(plain, n))
+      reference(`${events}/${floor}${what}, N=${n}`, find(events, n), find(floor, n))
+    }
   }
   for (const n of saveNs) ratioTarget(`noop/plain save, N=${n}`, find('noop', n), find('plain', n), 1.05)
   for (const n of loadNs) ratioTarget(`load/load-plain, N=${n}`, find('load', n), find('load-plain', n), 1.1)
@@ -263,19 +298,28 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
     `typeorm-event-actions benchmark: ${db}, TypeORM ${typeormVersion()}, Node ${process.version}, ${cpus().length} CPUs`,
     `N=${N}, saves chunked by ${chunk}, ${rounds} rounds (alternating order), median and min-max; ${quick ? 'quick mode, ' : ''}run time ${totalSeconds.toFixed(0)} s`,
     '',
-    `${'scenario'.padEnd(14)}${'N'.padStart(8)}${'median ms'.padStart(12)}${'min-max ms'.padStart(22)}${'us/entity'.padStart(11)}`,
+    `${'scenario'.padEnd(18)}${'N'.padStart(8)}${'median ms'.padStart(12)}${'min-max ms'.padStart(22)}${'us/entity'.padStart(11)}${'cpu us/entity'.padStart(15)}`,
   )
   for (const j of jobs) {
     const range = `${Math.min(...j.runs).toFixed(1)}-${Math.max(...j.runs).toFixed(1)}`
-    let line = `${j.scenario.padEnd(14)}${String(j.n).padStart(8)}${med(j).toFixed(1).padStart(12)}${range.padStart(22)}${((med(j) * 1000) / j.n).toFixed(1).padStart(11)}`
+    let line = `${j.scenario.padEnd(18)}${String(j.n).padStart(8)}${med(j).toFixed(1).padStart(12)}${range.padStart(22)}${((med(j) * 1000) / j.n).toFixed(1).padStart(11)}${((median(j.cpu) * 1000) / j.n).toFixed(1).padStart(15)}`
     const parts = Object.entries(j.parts).map(([k, v]) => `${k.replace(/Ms$/, '')} ${median(v).toFixed(1)}`)
     if (parts.length) line += `   (${parts.join(', ')} ms)`
     out.push(line)
   }
-  out.push('', `${'target'.padEnd(44)}${'ratio'.padStart(7)}${'limit'.padStart(8)}${'per round'.padStart(15)}  result`)
+  const range = (r: [number, number] | undefined) => (r ? `${r[0].toFixed(2)}-${r[1].toFixed(2)}` : '')
+  const cpu = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3))
+  out.push('', `${'target'.padEnd(44)}${'ratio'.padStart(7)}${'limit'.padStart(8)}${'per round'.padStart(15)}${'cpu'.padStart(8)}  result`)
   for (const t of targets) {
-    const rr = t.roundRange ? `${t.roundRange[0].toFixed(2)}-${t.roundRange[1].toFixed(2)}` : ''
-    out.push(`${t.name.padEnd(44)}${t.ratio.toFixed(3).padStart(7)}${`<=${t.limit.toFixed(2)}`.padStart(8)}${rr.padStart(15)}  ${t.pass ? 'PASS' : 'MISS'}`)
+    out.push(
+      `${t.name.padEnd(44)}${t.ratio.toFixed(3).padStart(7)}${`<=${t.limit.toFixed(2)}`.padStart(8)}${range(t.roundRange).padStart(15)}${cpu(t.cpuRatio).padStart(8)}  ${t.pass ? 'PASS' : 'MISS'}`,
+    )
+  }
+  if (references.length) {
+    out.push('', 'reference (no limit): TypeORM with a subscriber that does nothing, against plain and against the library')
+    for (const r of references) {
+      out.push(`${r.name.padEnd(44)}${r.ratio.toFixed(3).padStart(7)}${''.padStart(8)}${range(r.roundRange).padStart(15)}${cpu(r.cpuRatio).padStart(8)}`)
+    }
   }
   if (memory) {
     const line = (label: string, s: HeapSample) =>
@@ -307,11 +351,19 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
       maxMs: round1(Math.max(...j.runs)),
       usPerEntity: round1((med(j) * 1000) / j.n),
       runsMs: j.runs.map(round1),
+      cpuMedianMs: round1(median(j.cpu)),
+      cpuRunsMs: j.cpu.map(round1),
       ...(Object.keys(j.parts).length
         ? { partsMedianMs: Object.fromEntries(Object.entries(j.parts).map(([k, v]) => [k, round1(median(v))])) }
         : {}),
     })),
-    targets: targets.map((t) => ({ ...t, ratio: round3(t.ratio), roundRange: t.roundRange?.map(round3) })),
+    targets: targets.map((t) => ({
+      ...t,
+      ratio: round3(t.ratio),
+      roundRange: t.roundRange?.map(round3),
+      cpuRatio: t.cpuRatio === undefined ? undefined : round3(t.cpuRatio),
+    })),
+    references: references.map((r) => ({ ...r, ratio: round3(r.ratio), roundRange: r.roundRange.map(round3), cpuRatio: round3(r.cpuRatio) })),
     memory,
   }
   mkdirSync(dirname(outFile), { recursive: true })

@@ -1,6 +1,7 @@
 /**
  * One benchmark worker process. `plain` runs pristine TypeORM (plain,
- * handwritten, load-plain, update-plain) and never loads the library, whose
+ * handwritten, load-plain, update-plain, and the empty-subscriber references
+ * subscriber, load-subscriber, update-subscriber) and never loads the library, whose
  * TypeORM patches are process-wide; `events` runs the library's scenarios
  * (noop, realistic, load, update). run.ts drives both, one job at a time.
  */
@@ -89,7 +90,7 @@ async function init(msg: WorkerInit): Promise<void> {
   const loadTables = (prefix: string, make: (name: string, table: string) => Ctor) =>
     new Map(msg.loadNs.map((n) => [n, make(`${prefix}${n}`, `bench_${prefix.toLowerCase()}_${n}`)] as const))
   if (msg.role === 'plain') {
-    const { HandAudit, HandCustomer, HandCustomerSubscriber } = await import('./plain-entities')
+    const { EmptySubscriber, HandAudit, HandCustomer, HandCustomerSubscriber } = await import('./plain-entities')
     const plain = plainCustomer('PlainCustomer', 'bench_plain')
     const loadPlain = loadTables('LoadPlain', plainCustomer)
     const updatePlain = plainCustomer('UpdatePlainCustomer', 'bench_update_plain')
@@ -103,6 +104,14 @@ async function init(msg: WorkerInit): Promise<void> {
     })
     scenarios.set('load-plain', { kind: 'load', ds: await open({}, [...loadPlain.values()], false), entityFor: loadPlain })
     scenarios.set('update-plain', { kind: 'update', ds: await open({}, [updatePlain], false), entity: updatePlain })
+    // References: the same three on a DataSource with a subscriber that does nothing.
+    const subscribed = plainCustomer('SubscribedCustomer', 'bench_subscribed')
+    const loadSubscribed = loadTables('LoadSubscribed', plainCustomer)
+    const updateSubscribed = plainCustomer('UpdateSubscribedCustomer', 'bench_update_subscribed')
+    const withEmpty = await open({ subscribers: [EmptySubscriber] }, [subscribed, ...loadSubscribed.values(), updateSubscribed], false)
+    scenarios.set('subscriber', { kind: 'save', ds: withEmpty, entity: subscribed, alsoClear: [], perEntity: [] })
+    scenarios.set('load-subscriber', { kind: 'load', ds: withEmpty, entityFor: loadSubscribed })
+    scenarios.set('update-subscriber', { kind: 'update', ds: withEmpty, entity: updateSubscribed })
   } else {
     const { AuditEntry } = await import('../src')
     const { noopCustomer, RealisticCustomer } = await import('./event-entities')
@@ -133,46 +142,46 @@ function check(actual: number, expected: number, what: string): void {
   if (actual !== expected) throw new Error(`${what}: expected ${expected}, got ${actual}`)
 }
 
-async function runSave(name: string, s: SaveScenario, n: number): Promise<number> {
+async function runSave(name: string, s: SaveScenario, n: number): Promise<Timing> {
   const repo = s.ds.getRepository(s.entity)
   await repo.clear()
   for (const t of s.alsoClear) await s.ds.getRepository(t).clear()
   const items: CustomerColumns[] = new Array(n)
   for (let i = 0; i < n; i++) items[i] = Object.assign(new s.entity(), customerData(i))
   fullGc()
-  const t0 = performance.now()
+  const clock = startClock()
   await repo.save(items, { chunk })
-  const ms = performance.now() - t0
+  const timing = stopClock(clock)
   check(await count(s.ds, s.entity), n, `${name}: rows`)
   for (const t of s.perEntity) check(await count(s.ds, t), n, `${name}: ${t.name} rows`)
   if (name === 'realistic' || name === 'handwritten') {
     // The formatting ran before the INSERT (and validation accepted it).
     check(await count(s.ds, s.entity, { postcode: formatPostcode(customerData(0).postcode!) }), Math.ceil(n / 8), `${name}: formatted postcodes`)
   }
-  return ms
+  return timing
 }
 
-async function runLoad(name: string, s: LoadScenario, n: number, warmup: boolean): Promise<number> {
+async function runLoad(name: string, s: LoadScenario, n: number, warmup: boolean): Promise<Timing> {
   const entity = warmup ? s.entityFor.values().next().value! : s.entityFor.get(n)
   if (!entity) throw new Error(`${name}: no table for N=${n}`)
   const repo = s.ds.getRepository(entity)
   fullGc()
-  const t0 = performance.now()
+  const clock = startClock()
   let rows: CustomerColumns[] | null = warmup ? await repo.find({ take: n }) : await repo.find()
-  const ms = performance.now() - t0
+  const timing = stopClock(clock)
   check(rows.length, n, `${name}: loaded rows`)
   rows = null
-  return ms
+  return timing
 }
 
 let updateRound = 0
 
-async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<{ ms: number; parts: Record<string, number> }> {
+async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<Timing & { parts: Record<string, number> }> {
   const repo: Repository<CustomerColumns> = s.ds.getRepository(s.entity)
   await seed(s.ds, s.entity, n)
   const city = `Updated ${++updateRound}`
   fullGc()
-  const t0 = performance.now()
+  const clock = startClock()
   const rows = await repo.find()
   const t1 = performance.now()
   for (const row of rows) {
@@ -180,10 +189,21 @@ async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<{ 
     row.balance += 1
   }
   await repo.save(rows, { chunk })
-  const t2 = performance.now()
+  const timing = stopClock(clock)
   check(rows.length, n, `${name}: loaded rows`)
   check(await count(s.ds, s.entity, { city }), n, `${name}: updated rows`)
-  return { ms: t2 - t0, parts: { findMs: t1 - t0, saveMs: t2 - t1 } }
+  return { ...timing, parts: { findMs: t1 - clock.wall, saveMs: timing.ms - (t1 - clock.wall) } }
+}
+
+/** Wall and CPU time of this process (user + system, all threads: SQLite works in libuv's pool). */
+interface Timing {
+  ms: number
+  cpuMs: number
+}
+const startClock = () => ({ wall: performance.now(), cpu: process.cpuUsage() })
+function stopClock(start: ReturnType<typeof startClock>): Timing {
+  const cpu = process.cpuUsage(start.cpu)
+  return { ms: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 }
 }
 
 const heap = (): number => process.memoryUsage().heapUsed
@@ -228,8 +248,8 @@ process.on('message', (msg: Request) => {
         case 'run': {
           const s = scenarios.get(msg.scenario)
           if (!s) throw new Error(`worker has no scenario ${msg.scenario}`)
-          if (s.kind === 'save') send({ type: 'result', id: msg.id, ms: await runSave(msg.scenario, s, msg.n) })
-          else if (s.kind === 'load') send({ type: 'result', id: msg.id, ms: await runLoad(msg.scenario, s, msg.n, msg.warmup) })
+          if (s.kind === 'save') send({ type: 'result', id: msg.id, ...(await runSave(msg.scenario, s, msg.n)) })
+          else if (s.kind === 'load') send({ type: 'result', id: msg.id, ...(await runLoad(msg.scenario, s, msg.n, msg.warmup)) })
           else send({ type: 'result', id: msg.id, ...(await runUpdate(msg.scenario, s, msg.n)) })
           break
         }

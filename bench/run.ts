@@ -230,7 +230,7 @@ interface Target {
   pass: boolean
   /** The ratio round by round (paired runs), min and max: how much to trust it. */
   roundRange?: [number, number]
-  /** The same ratio of CPU time medians (not the verdict; steadier on a shared machine). */
+  /** The same ratio of CPU-time medians: beside the verdict, not instead of it (see bench/README.md). */
   cpuRatio?: number
 }
 

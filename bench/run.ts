@@ -124,6 +124,13 @@ const median = (xs: number[]): number => {
 }
 const round1 = (x: number) => Math.round(x * 10) / 10
 const round3 = (x: number) => Math.round(x * 1000) / 1000
+/** A target or reference with its ratios rounded for the JSON. */
+const rounded = <T extends { ratio: number; roundRange?: [number, number]; cpuRatio?: number }>(r: T): T => ({
+  ...r,
+  ratio: round3(r.ratio),
+  roundRange: r.roundRange && [round3(r.roundRange[0]), round3(r.roundRange[1])],
+  cpuRatio: r.cpuRatio === undefined ? undefined : round3(r.cpuRatio),
+})
 
 interface Job {
   scenario: string
@@ -357,13 +364,8 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
         ? { partsMedianMs: Object.fromEntries(Object.entries(j.parts).map(([k, v]) => [k, round1(median(v))])) }
         : {}),
     })),
-    targets: targets.map((t) => ({
-      ...t,
-      ratio: round3(t.ratio),
-      roundRange: t.roundRange?.map(round3),
-      cpuRatio: t.cpuRatio === undefined ? undefined : round3(t.cpuRatio),
-    })),
-    references: references.map((r) => ({ ...r, ratio: round3(r.ratio), roundRange: r.roundRange.map(round3), cpuRatio: round3(r.cpuRatio) })),
+    targets: targets.map(rounded),
+    references: references.map(rounded),
     memory,
   }
   mkdirSync(dirname(outFile), { recursive: true })

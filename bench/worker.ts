@@ -142,6 +142,17 @@ function check(actual: number, expected: number, what: string): void {
   if (actual !== expected) throw new Error(`${what}: expected ${expected}, got ${actual}`)
 }
 
+/** Wall and CPU time of this process (user + system, all threads: SQLite works in libuv's pool). */
+interface Timing {
+  ms: number
+  cpuMs: number
+}
+const startClock = () => ({ wall: performance.now(), cpu: process.cpuUsage() })
+function stopClock(start: ReturnType<typeof startClock>): Timing {
+  const cpu = process.cpuUsage(start.cpu)
+  return { ms: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 }
+}
+
 async function runSave(name: string, s: SaveScenario, n: number): Promise<Timing> {
   const repo = s.ds.getRepository(s.entity)
   await repo.clear()
@@ -192,18 +203,8 @@ async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<Ti
   const timing = stopClock(clock)
   check(rows.length, n, `${name}: loaded rows`)
   check(await count(s.ds, s.entity, { city }), n, `${name}: updated rows`)
-  return { ...timing, parts: { findMs: t1 - clock.wall, saveMs: timing.ms - (t1 - clock.wall) } }
-}
-
-/** Wall and CPU time of this process (user + system, all threads: SQLite works in libuv's pool). */
-interface Timing {
-  ms: number
-  cpuMs: number
-}
-const startClock = () => ({ wall: performance.now(), cpu: process.cpuUsage() })
-function stopClock(start: ReturnType<typeof startClock>): Timing {
-  const cpu = process.cpuUsage(start.cpu)
-  return { ms: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 }
+  const findMs = t1 - clock.wall
+  return { ...timing, parts: { findMs, saveMs: timing.ms - findMs } }
 }
 
 const heap = (): number => process.memoryUsage().heapUsed

@@ -1,47 +1,84 @@
 /**
  * typeorm-event-actions: CaseMaster-style event actions for TypeORM entities.
- * This file is the whole public surface.
+ * This file is the whole public surface, grouped by the folder each name
+ * lives in (docs/contributing.md lists what each folder owns).
  */
-export { currentAction, runAction, type ActionContext, type ActionUser, type RunActionOptions } from './action-context'
+
+// basics: the vocabulary of events and errors
+export type { AttributeChange } from './basics/attribute-change'
+export { AttributeGroup } from './basics/attribute-group'
+export {
+  BulkWriteError,
+  EventActionError,
+  EventActionRecursionError,
+  HardError,
+  SoftError,
+  type EventActionErrorOptions,
+  type EventChainLink,
+  type LocalizedErrorEntry,
+  type SoftErrorOfOptions,
+  type SoftErrorOptions,
+} from './basics/errors'
+export { EventActionTiming } from './basics/event-action-timing'
+export { EventActionType } from './basics/event-action-type'
+export { anyInGroup, inGroup } from './basics/in-group'
+export type { MessageParams, Translator } from './basics/translator'
+
+// validation: class-validator after Pre Insert/Update
+export { EntityValidationError, type ConstraintViolation, type ValidationFailure } from './validation/entity-validation-error'
+
+// i18n: translating user-facing messages
+export { i18nextTranslator, type I18nextLike } from './i18n/i18next-translator'
+export { setTranslator } from './i18n/set-translator'
+
+// audit: the audit table and @Audited
+export { AuditEntry, type AuditChange } from './audit/audit-entry'
+export { auditTrail } from './audit/audit-trail'
+export { Audited, type AuditedOptions } from './audit/audited'
+export { CreateAuditEntryTable, CreateAuditEntryTable1763769600000 } from './audit/create-audit-entry-table'
+
+// metadata: per-entity options
+export { EventActionOptions, type EntityEventActionOptions } from './metadata/event-action-options'
+
+// scope: the running action
+export type { ActionChange } from './scope/action-change'
+export type { ActionContext, ActionUser } from './scope/action-context'
+export { currentAction } from './scope/async-scope'
+
+// transaction: what waits for commit
+export type { AfterCommitOrigin } from './transaction/transaction-state'
+
+// operations and actions: business-object operations, action-bound events
+export { EventActions, type EntityClass, type FromRecordSetOptions, type SetAutomaticsOptions } from './operations/event-actions'
 export {
   ActionEvents,
-  type ActionChange,
   type ActionEventContext,
   type ActionEventsOptions,
   type BindOptions,
   type PostActionEventContext,
   type PostActionHandler,
   type PreActionHandler,
-} from './action-events'
-export { AttributeGroup } from './attribute-group'
-export { Automatic, type AutomaticFn } from './automatic'
-export { AuditEntry, type AuditChange } from './audit/audit-entry'
-export { auditTrail } from './audit/audit-trail'
-export { Audited, type AuditedOptions } from './audit/audited'
-export { CreateAuditEntryTable, CreateAuditEntryTable1763769600000 } from './audit/create-audit-entry-table'
-export type { AttributeChange, EventActionContext } from './event-action-context'
-export type { EventActionEntity } from './event-action-entity'
-export { EventActionOptions, type EntityEventActionOptions } from './event-action-options'
-export { EventActions, type EntityClass, type FromRecordSetOptions, type SetAutomaticsOptions } from './event-actions'
-export { EventActionSubscriber } from './event-action-subscriber'
-export { EventActionTiming } from './event-action-timing'
-export { EventActionType } from './event-action-type'
-export type { EventActionsConfig } from './event-actions-config'
+} from './actions/action-events'
+export { runAction, type RunActionOptions } from './actions/run-action'
+
+// entity: what an entity class declares and what its handlers receive
+export { Automatic, type AutomaticFn } from './entity/automatic'
+export type { EventActionContext } from './entity/event-action-context'
+export type { EventActionEntity } from './entity/event-action-entity'
 export {
-  BulkWriteError,
-  EntityValidationError,
-  EventActionError,
-  EventActionRecursionError,
-  HardError,
-  SoftError,
-  type ConstraintViolation,
-  type EventActionErrorOptions,
-  type EventChainLink,
-  type LocalizedErrorEntry,
-  type SoftErrorOfOptions,
-  type SoftErrorOptions,
-  type ValidationFailure,
-} from './errors'
+  describeEventActions,
+  OnEventAction,
+  type DeclarativeHandler,
+  type EventActionDescription,
+  type OnEventActionOptions,
+} from './entity/on-event-action'
+
+// setup: switching the library on for a DataSource
+export { EventActionSubscriber } from './setup/event-action-subscriber'
+export type { EventActionsConfig } from './setup/event-actions-config'
+export { withEventActions } from './setup/with-event-actions'
+
+// integrations: HTTP middleware and the NestJS module
 export {
   expressEventActions,
   type ExpressEventActions,
@@ -49,21 +86,19 @@ export {
   type ExpressNext,
   type ExpressRequestLike,
   type ExpressResponseLike,
-} from './http/express-event-actions'
-export type { HttpErrorEntry } from './http/http-action'
-export { koaEventActions, type KoaContextLike, type KoaEventActionsOptions } from './http/koa-event-actions'
-export { i18nextTranslator, type I18nextLike } from './i18next-translator'
-export { anyInGroup, inGroup } from './in-group'
-export { EventActionsExceptionFilter, type EventActionsExceptionFilterOptions } from './nestjs/event-actions-exception-filter'
-export { EventActionsInterceptor, type EventActionsInterceptorOptions } from './nestjs/event-actions-interceptor'
-export { EventActionsModule, type EventActionsDynamicModule } from './nestjs/event-actions-module'
+} from './integrations/http/express-event-actions'
+export type { HttpErrorEntry } from './integrations/http/http-action'
+export { koaEventActions, type KoaContextLike, type KoaEventActionsOptions } from './integrations/http/koa-event-actions'
+export { EventActionsExceptionFilter, type EventActionsExceptionFilterOptions } from './integrations/nestjs/event-actions-exception-filter'
+export { EventActionsInterceptor, type EventActionsInterceptorOptions } from './integrations/nestjs/event-actions-interceptor'
+export { EventActionsModule, type EventActionsDynamicModule } from './integrations/nestjs/event-actions-module'
 export type {
   EventActionsModuleAsyncOptions,
   EventActionsModuleOptions,
   EventActionsModuleRegistration,
   EventActionsModuleSettings,
   EventActionsRequestOptions,
-} from './nestjs/event-actions-module-options'
+} from './integrations/nestjs/event-actions-module-options'
 export type {
   NestArgumentsHostLike,
   NestCallHandlerLike,
@@ -73,14 +108,4 @@ export type {
   NestObserverLike,
   NestRequestLike,
   NestSubscriptionLike,
-} from './nestjs/nest-types'
-export {
-  describeEventActions,
-  OnEventAction,
-  type DeclarativeHandler,
-  type EventActionDescription,
-  type OnEventActionOptions,
-} from './on-event-action'
-export type { AfterCommitOrigin } from './transaction-state'
-export { setTranslator, type MessageParams, type Translator } from './translator'
-export { withEventActions } from './with-event-actions'
+} from './integrations/nestjs/nest-types'

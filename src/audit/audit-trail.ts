@@ -1,6 +1,6 @@
 import type { DataSource, EntityManager, EntityTarget, ObjectLiteral } from 'typeorm'
-import { HardError } from '../errors'
-import { stableJson } from '../stable-json'
+import { HardError } from '../basics/errors'
+import { stableJson } from '../basics/stable-json'
 import { AuditEntry } from './audit-entry'
 
 /**

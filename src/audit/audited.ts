@@ -1,5 +1,5 @@
-import { inheritanceTree } from '../entity-attributes'
-import { HardError } from '../errors'
+import { inheritanceTree } from '../basics/entity-attributes'
+import { HardError } from '../basics/errors'
 
 /** What {@link Audited} records. */
 export interface AuditedOptions {
@@ -9,6 +9,7 @@ export interface AuditedOptions {
   only?: string[]
 }
 
+// The one registry of @Audited options, per class.
 const auditedByClass = new WeakMap<Function, Readonly<AuditedOptions>>()
 
 /**

@@ -1,5 +1,5 @@
 import type { EntityMetadata } from 'typeorm'
-import type { EventActionDescription } from '../on-event-action'
+import type { EventActionDescription } from '../entity/on-event-action'
 import type { EventActionsLibrary } from './library-instance'
 
 /** One step of an event, in the order it happens. */
@@ -130,6 +130,7 @@ export function explainEntity(metadata: EntityMetadata, library: EventActionsLib
   }
 }
 
+// Long: one table of every event type's steps, in the order the printed diagram reads.
 function eventsOf(
   name: string,
   description: EventActionDescription,

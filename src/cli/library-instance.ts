@@ -54,15 +54,18 @@ function classNamed(instance: object, name: string): Function | undefined {
   return undefined
 }
 
-/** The loaded `event-action-subscriber` modules of every copy of the library in this process. */
+/** The loaded root modules (`index`) of every copy of the library in this process. */
 function loadedCopies(): NodeJS.Module[] {
   return Object.values(require.cache).filter(
     (mod): mod is NodeJS.Module =>
       mod !== undefined &&
-      /^event-action-subscriber\.[cm]?[jt]s$/.test(basename(mod.filename)) &&
+      /^index\.[cm]?[jt]s$/.test(basename(mod.filename)) &&
       typeof (mod.exports as Record<string, unknown> | undefined)?.EventActionSubscriber === 'function',
   )
 }
+
+/** Where a copy keeps `@EventActionOptions`, relative to its root. */
+const ENTITY_OPTIONS_MODULE = './metadata/event-action-options'
 
 /**
  * Reads what the library keeps private, where the public API has nothing
@@ -72,10 +75,10 @@ function loadedCopies(): NodeJS.Module[] {
 function privateReaders(libRequire: Require, subscriber: object | undefined) {
   let entityOptionsOf: ((target: Function) => EntitySettings) | undefined
   try {
-    const mod = libRequire('./event-action-options') as { entityOptionsOf?: unknown }
+    const mod = libRequire(ENTITY_OPTIONS_MODULE) as { entityOptionsOf?: unknown }
     if (typeof mod.entityOptionsOf === 'function') entityOptionsOf = mod.entityOptionsOf as typeof entityOptionsOf
   } catch (error) {
-    if (!isModuleNotFound(error, './event-action-options')) throw error
+    if (!isModuleNotFound(error, ENTITY_OPTIONS_MODULE)) throw error
   }
   const config = (subscriber as { dispatcher?: { config?: { validate?: unknown } } } | undefined)?.dispatcher?.config
   const validate = typeof config?.validate === 'boolean' ? config.validate : undefined

@@ -9,7 +9,7 @@ import type { DataSource } from 'typeorm'
 import { createExpressApp, createKoaApp, shopEvents, warehouseLog } from '../../examples/http-api/app'
 import { demoEntities, Order } from '../../demo/entities'
 import { AuditEntry, EventActionTiming, type ActionChange, type ActionEvents, type ActionUser } from '../../src'
-import { defaultActionName } from '../../src/http/http-action'
+import { defaultActionName } from '../../src/integrations/http/http-action'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
 
 const { Pre, Post } = EventActionTiming

@@ -20,7 +20,7 @@ import {
   withEventActions,
   type Translator,
 } from '../../src'
-import { EventActionsModule } from '../../src/nestjs/event-actions-module'
+import { EventActionsModule } from '../../src/integrations/nestjs/event-actions-module'
 import { countRows, DB, TYPEORM_MAJOR } from '../support/database'
 import { insertLocales, Note, noteEvents } from './nestjs/note'
 import { call, gate, openedDataSources, published, startApp, timeline, typeOrmModule, type RunningApp } from './nestjs/notes-app'

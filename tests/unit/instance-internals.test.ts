@@ -1,7 +1,7 @@
 /** The two building blocks of per-instance state and snapshots. */
 import { inspect } from 'node:util'
-import { hiddenSlot } from '../../src/hidden-slot'
-import { compileValuesReader, type ValueSource } from '../../src/values-reader'
+import { hiddenSlot } from '../../src/basics/hidden-slot'
+import { compileValuesReader, type ValueSource } from '../../src/metadata/values-reader'
 
 describe('hiddenSlot', () => {
   it('keeps a value per object, separately per slot, and shows it nowhere', () => {

@@ -16,8 +16,8 @@ import {
   withEventActions,
   type Translator,
 } from '../../src'
-import { localeFromAcceptLanguage } from '../../src/http/accept-language'
-import { errorResponse } from '../../src/http/http-action'
+import { localeFromAcceptLanguage } from '../../src/integrations/http/accept-language'
+import { errorResponse } from '../../src/integrations/http/http-action'
 
 const texts: Record<string, Record<string, string>> = {
   en: { 'account.nameTaken': 'Account {name} already exists (catalogue)' },

@@ -24,7 +24,7 @@ import {
   type LoadEvent,
 } from 'typeorm'
 import type * as Lib from '../../src'
-import type * as Internals from '../../src/typeorm-internals'
+import type * as Internals from '../../src/typeorm/typeorm-internals'
 import type * as Db from '../support/database'
 
 /** The version of the TypeORM that `import 'typeorm'` loads in this run. */
@@ -185,7 +185,7 @@ describe(`TypeORM internals, behaviour (TypeORM ${TYPEORM_VERSION})`, () => {
 
   beforeAll(async () => {
     lib = require('../../src') as typeof Lib
-    isInternalLoad = (require('../../src/typeorm-internals') as typeof Internals).isInternalLoad
+    isInternalLoad = (require('../../src/typeorm/typeorm-internals') as typeof Internals).isInternalLoad
     const db = require('../support/database') as typeof Db
     ds = await db.openDataSource([Item], {}, { subscribers: [Probe] })
   })

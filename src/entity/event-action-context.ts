@@ -1,0 +1,72 @@
+import type { EntityManager, ObjectLiteral } from 'typeorm'
+import type { ActionUser } from '../scope/action-context'
+import type { EventActions } from '../operations/event-actions'
+import type { AttributeChange } from '../basics/attribute-change'
+import type { AttributeGroup } from '../basics/attribute-group'
+import type { EventActionTiming } from '../basics/event-action-timing'
+import type { EventActionType } from '../basics/event-action-type'
+
+/**
+ * Everything a handler may want to know about the event it runs for, in one
+ * read-only object (the fourth argument of `_eventAction`).
+ */
+export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
+  /** Whether the handler runs before (Pre) or after (Post) the event's work. */
+  readonly timing: EventActionTiming
+  /** The event the handler runs for (Insert, Update, Delete, Load, ...). */
+  readonly type: EventActionType
+  /** The attributes the event touches; `null` for Delete. */
+  readonly group: AttributeGroup | null
+  /** The entity the event is for. */
+  readonly entity: E
+  /** The entity class name, e.g. `'Order'`. */
+  readonly entityName: string
+  /**
+   * The EntityManager of the running transaction: writes through it are part
+   * of the same transaction and fire their own (nested) events.
+   */
+  readonly manager: EntityManager
+  /** 1 for a top-level event, +1 for each event nested inside a handler. */
+  readonly depth: number
+  /** TypeORM `SaveOptions.data` / `RemoveOptions.data` of the running write (`{}` when none). */
+  readonly data: ObjectLiteral
+  /** True for `softRemove()` (a Delete that sets the delete-date column). */
+  readonly soft: boolean
+  /**
+   * The attribute's value before this event: the database value for Update
+   * and Delete (relations as their id), `undefined` for Insert and Load.
+   * Throws a `HardError` for a name the entity does not have.
+   */
+  previous<K extends keyof E & string>(attr: K): E[K] | undefined
+  /** `{ attr: { old, new } }` for every attribute in the group (`{}` for Delete). */
+  changes(): Record<string, AttributeChange>
+  /** The name of the action this event runs in (`runAction`), or undefined. */
+  readonly action: string | undefined
+  /** The user of that action, or undefined. */
+  readonly user: ActionUser | undefined
+  /** The request id of that action, or undefined. */
+  readonly requestId: string | undefined
+  /**
+   * The end user's language of that action (`runAction({ locale })`, or
+   * `Accept-Language` through the HTTP middleware), or undefined. A
+   * `SoftError.of(...)` needs no locale: it is translated where it is shown.
+   */
+  readonly locale: string | undefined
+  /**
+   * Runs `fn` once after the transaction commits; never if it rolls back.
+   * An error in `fn` cannot undo the commit: it goes to the configured
+   * `onAfterCommitError` (default: logged with entity and event).
+   */
+  afterCommit(fn: () => unknown): void
+  /**
+   * Writes an audit entry for `entity` (default: this event's entity) in
+   * this transaction: the CaseMaster `bo.writeAudit`. `operation` defaults to
+   * the event's (`insert`, `update`, `delete`, or the type in lower case).
+   * Called in Pre Insert, the entry still gets the generated key.
+   */
+  writeAudit(entity?: ObjectLiteral, operation?: string): Promise<void>
+  /** The other object of a BO2BO (the source entity) or RS2BO (the raw row); undefined otherwise. */
+  readonly source: unknown
+  /** `EventActions` bound to this event's transaction. */
+  readonly actions: EventActions
+}

@@ -1,0 +1,98 @@
+import { randomUUID } from 'node:crypto'
+import { SoftError, type LocalizedErrorEntry } from '../../basics/errors'
+import { DEFAULT_LOCALE, translate } from '../../basics/translator'
+import { localeFromAcceptLanguage } from './accept-language'
+
+/** One entry of an HTTP error response: `{ attribute, key, message }`, the message in the request's language. */
+export type HttpErrorEntry = LocalizedErrorEntry
+
+/** @internal What an error becomes in an HTTP response. */
+export interface HttpErrorResponse {
+  readonly status: number
+  readonly body: { errors: HttpErrorEntry[] }
+}
+
+const VERB_BY_METHOD: Record<string, [collection: string, item: string]> = {
+  GET: ['list', 'get'],
+  HEAD: ['list', 'get'],
+  POST: ['create', 'create'],
+  PUT: ['update', 'update'],
+  PATCH: ['update', 'update'],
+  DELETE: ['destroy', 'destroy'],
+}
+
+// Path segments that are record ids, not action words: numbers and UUIDs.
+const ID_SEGMENT = /^(\d+|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$/i
+
+/**
+ * @internal The default action name of a request, NocoBase style:
+ * `${resource}:${verb}`. `POST /orders` is `orders:create`, `GET /orders/7`
+ * `orders:get`, `PATCH /orders/7` `orders:update`, `DELETE /orders/7`
+ * `orders:destroy`, and a trailing word names the verb: `POST
+ * /orders/7/submit` is `orders:submit`.
+ */
+export function defaultActionName(method: string, path: string): string {
+  const segments = path.split('?')[0]!.split('/').filter(Boolean)
+  const resource = segments[0] ?? 'root'
+  const rest = segments.slice(1)
+  const words = rest.filter((s) => !ID_SEGMENT.test(s))
+  if (words.length) return `${resource}:${words[words.length - 1]}`
+  const [collection, item] = VERB_BY_METHOD[method.toUpperCase()] ?? ['call', 'call']
+  return `${resource}:${rest.length ? item : collection}`
+}
+
+/** @internal The request id: the client's `x-request-id` when it sent a sane one, else a new UUID. */
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header
+  return value && /^[\w.:-]{1,128}$/.test(value) ? value : randomUUID()
+}
+
+/**
+ * @internal A SoftError (a business rule said no, or validation failed)
+ * becomes 400 with the field errors in `locale`; anything else 500 with no
+ * internals.
+ */
+export function errorResponse(error: unknown, locale: string = DEFAULT_LOCALE): HttpErrorResponse {
+  if (error instanceof SoftError) return { status: 400, body: { errors: error.localizedEntries(locale) } }
+  const message = translate('error.internal', {}, locale, 'Internal Server Error')
+  return { status: 500, body: { errors: [{ attribute: null, key: 'error.internal', message }] } }
+}
+
+/** @internal How the HTTP middleware learns the request's language. */
+export interface LocaleOptions<R> {
+  resolveLocale?: (req: R) => string | undefined
+  locales?: readonly string[]
+}
+
+/**
+ * @internal The request's locale: `resolveLocale(req)` when given, else
+ * `Accept-Language` negotiated against `locales`. A resolver that throws is
+ * the application's bug and reaches the 500 path like any other.
+ */
+export function requestLocale<R>(options: LocaleOptions<R>, req: R, header: string | string[] | undefined): string | undefined {
+  if (options.resolveLocale) return options.resolveLocale(req) || undefined
+  return localeFromAcceptLanguage(header, options.locales)
+}
+
+/** @internal Logs a 500's error on the server side (the client never sees it). */
+export function logServerError(error: unknown, action: string, requestId: string): void {
+  console.error(`typeorm-event-actions: request ${requestId} (${action}) failed`, error)
+}
+
+// The one queue per request of its running actions.
+const queues = new WeakMap<object, Promise<unknown>>()
+
+/**
+ * @internal Runs `work` after the DataSource's previous request transaction
+ * on SQLite, whose TypeORM drivers share one connection: two transactions
+ * there at once would end each other. Other databases run requests
+ * concurrently, each on its own pooled connection.
+ */
+export function oneAtATimeOnSqlite<T>(dataSource: { options: { type: string } } | undefined, work: () => Promise<T>): Promise<T> {
+  const type = dataSource?.options.type
+  if (!dataSource || (type !== 'sqlite' && type !== 'better-sqlite3')) return work()
+  const previous = queues.get(dataSource) ?? Promise.resolve()
+  const run = previous.then(work, work)
+  queues.set(dataSource, run.catch(() => undefined))
+  return run
+}

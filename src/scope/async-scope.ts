@@ -1,0 +1,51 @@
+import { AsyncLocalStorage } from 'node:async_hooks'
+import type { ActionContext } from './action-context'
+import type { ActionChange } from './action-change'
+import type { EventFrame } from './event-frame'
+
+/**
+ * @internal Everything the library carries along an async call chain, in
+ * ONE AsyncLocalStorage: on Node 20 every promise anyone creates pays for
+ * each store in use, so three stores cost TypeORM's own promises three times.
+ */
+export interface AsyncScope {
+  /** The running handler (see event-frame.ts). */
+  readonly frame: EventFrame | undefined
+  /** The running action (runAction). */
+  readonly action: ActionContext | undefined
+  /** True while TypeORM reloads database copies for a save/remove. */
+  readonly internalLoad: boolean
+  /**
+   * Where the running actions collect the entities they write (only those
+   * with a Post-action handler that wants them): the enclosing actions' lists
+   * too, since a nested action's writes are also the outer action's.
+   */
+  readonly changes: readonly ActionChange[][] | undefined
+}
+
+/** @internal */
+export const scopes = new AsyncLocalStorage<AsyncScope>()
+
+/** @internal The running handler's frame, if any. */
+export function currentFrame(): EventFrame | undefined {
+  return scopes.getStore()?.frame
+}
+
+/** @internal The whole async scope (read once per handler call on the hot path). */
+export function currentScope(): AsyncScope | undefined {
+  return scopes.getStore()
+}
+
+/**
+ * @internal Runs `fn(frame)` with `frame` as the running handler, inside
+ * `outer`'s action. The frame is the only argument: the handler's context is
+ * its frame, so nothing else is allocated per call.
+ */
+export function runInFrame<F extends EventFrame, R>(outer: AsyncScope | undefined, frame: F, fn: (frame: F) => R): R {
+  return scopes.run({ frame, action: outer?.action, internalLoad: false, changes: outer?.changes }, fn, frame)
+}
+
+/** The action the calling code runs in, or undefined outside any `runAction`. */
+export function currentAction(): ActionContext | undefined {
+  return scopes.getStore()?.action
+}

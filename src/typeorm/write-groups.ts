@@ -1,0 +1,64 @@
+import type { ObjectLiteral, UpdateEvent } from 'typeorm'
+import { AttributeGroup } from '../basics/attribute-group'
+import { EventActionType } from '../basics/event-action-type'
+import { touchedOf } from '../dispatch/entity-state'
+import type { EntityInfo } from '../metadata/entity-info'
+
+// The groups of TypeORM's write events: what an INSERT or UPDATE touches and what it wrote.
+
+/** @internal Touched attributes that TypeORM's UPDATE left out (they did not change), or undefined. */
+export function unwrittenTouched(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup | null): string[] | undefined {
+  const touched = touchedOf(entity)
+  if (!touched) return undefined
+  // Only what is stored in the row can be written (not one-to-many or many-to-many relations).
+  const missing = [...touched].filter((t) => !group?.has(t) && info.metadata.findColumnsWithPropertyPath(t).length > 0)
+  return missing.length ? missing : undefined
+}
+
+/** @internal The group of an Insert/Update with the attributes `touch` marked; `consume` forgets them (Post). */
+export function withTouched(entity: ObjectLiteral, group: AttributeGroup | null, type: EventActionType, consume = false): AttributeGroup | null {
+  if (type !== EventActionType.Insert && type !== EventActionType.Update) return group
+  const touched = touchedOf(entity, consume)
+  if (!touched || !group) return group
+  let missing = false
+  for (const t of touched) if (!group.has(t)) missing = true
+  return missing ? new AttributeGroup([...group, ...touched]) : group
+}
+
+/** @internal The group of an Update: TypeORM's changed columns and relations, by property path. */
+export function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
+  const names: string[] = []
+  for (const column of event.updatedColumns) {
+    names.push(column.relationMetadata ? column.relationMetadata.propertyPath : column.propertyPath)
+  }
+  for (const relation of event.updatedRelations) names.push(relation.propertyPath)
+  return new AttributeGroup(names)
+}
+
+/** Equal as TypeORM's change detection would also judge them: same primitive, same time, same JSON. */
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a === b) return true
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime()
+  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b)
+  return false
+}
+
+/**
+ * @internal The group of a Post Update: what the UPDATE wrote. TypeORM keeps a column in
+ * `updatedColumns` once it differed, even when the Pre handler set it back to
+ * the stored value (a name lower-cased to what is stored): TypeORM then does
+ * not write it, so it is not part of the event, nor of its audit entry.
+ */
+export function postUpdateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
+  const group = updateGroup(event)
+  const entity = event.entity as ObjectLiteral
+  const stored = event.databaseEntity
+  let unwritten: Set<string> | undefined
+  for (const column of event.updatedColumns) {
+    if (column.relationMetadata) continue
+    if (sameValue(column.getEntityValue(entity), column.getEntityValue(stored))) (unwritten ??= new Set()).add(column.propertyPath)
+  }
+  if (!unwritten) return group
+  const skip = unwritten
+  return new AttributeGroup([...group].filter((name) => !skip.has(name)))
+}

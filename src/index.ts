@@ -46,6 +46,7 @@ export type { ActionContext, ActionUser } from './scope/action-context'
 export { currentAction } from './scope/async-scope'
 
 // transaction: what waits for commit
+export { TransactionRollbackOnlyError } from './transaction/transaction-rollback-only-error'
 export type { AfterCommitOrigin } from './transaction/transaction-state'
 
 // operations and actions: business-object operations, action-bound events

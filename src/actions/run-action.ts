@@ -82,7 +82,7 @@ export function runAction<T>(
   const checked = checkAction(action)
   if (typeof fn !== 'function') throw new HardError(`runAction '${checked.name}' needs a function to run`)
   const outer = scopes.getStore()
-  if (!options) return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false, changes: outer?.changes }, fn) as T
+  if (!options) return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: outer?.changes }, fn) as T
   if (options.transaction && !options.dataSource) {
     throw new HardError(`runAction '${checked.name}': transaction: true needs a dataSource`)
   }
@@ -91,7 +91,7 @@ export function runAction<T>(
   const wanted = handlers && (handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0)
   const changes: ActionChange[] | undefined = wanted ? [] : undefined
   const collectors = changes ? [...(outer?.changes ?? []), changes] : outer?.changes
-  return scopes.run({ frame: outer?.frame, action: checked, internalLoad: false, changes: collectors }, () =>
+  return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: collectors }, () =>
     runWithEvents(checked, fn, options, changes),
   )
 }

@@ -29,6 +29,18 @@ export class AttributeGroup implements Iterable<string> {
     return this.names.has(name)
   }
 
+  /**
+   * True when `name` is in the group, or `name` is an embedded whose column is:
+   * `touches('address')` when `address.street` changed. `inGroup`, `anyInGroup`
+   * and `@OnEventAction({ when })` judge names this way.
+   */
+  touches(name: string): boolean {
+    if (this.names.has(name)) return true
+    const prefix = `${name}.`
+    for (const member of this.names) if (member.startsWith(prefix)) return true
+    return false
+  }
+
   /** True when at least one of `names` is in the group. */
   hasAny(...names: string[]): boolean {
     for (const name of names) if (this.names.has(name)) return true

@@ -1,6 +1,8 @@
+import { isNativeError } from 'node:util/types'
 import type { EventActionTiming } from './event-action-timing'
 import type { EventActionType } from './event-action-type'
 import { DEFAULT_LOCALE, translate, type MessageParams } from './translator'
+import { describeKey, describeValue } from './describe-value'
 
 /** What an error can say about where it happened. */
 export interface EventActionErrorOptions {
@@ -146,7 +148,7 @@ export class HardError extends EventActionError {
   /** A rule named an attribute the entity does not have. */
   static unknownAttribute(entityName: string, attribute: string, where: string): HardError {
     return new HardError(
-      `${entityName} has no attribute '${attribute}' (used in ${where}); check the spelling against the entity's columns and relations`,
+      `${entityName} has no attribute '${describeKey(attribute)}' (used in ${where}); check the spelling against the entity's columns and relations`,
       { entityName, attribute },
     )
   }
@@ -227,7 +229,12 @@ export class BulkWriteError extends HardError {
   }
 }
 
-/** Fills in the event an error happened in, where the thrower left it out. */
+/**
+ * Fills in the event an error happened in, where the thrower left it out. A
+ * thrown value that is no Error (a string, `undefined`, `null`, a plain
+ * object) has no stack and nowhere to say which event failed: it becomes a
+ * {@link HardError} with the value as its `cause`.
+ */
 export function decorateError(
   error: unknown,
   entityName: string,
@@ -238,6 +245,18 @@ export function decorateError(
     error.entityName ??= entityName
     error.type ??= type
     error.timing ??= timing
+    return error
   }
-  return error
+  if (error instanceof Error || isNativeError(error)) return error
+  const wrapped = new HardError(`the ${timing} ${type} handler of ${entityName} threw ${describeValue(error)}, which is not an Error`, {
+    entityName,
+    type,
+    timing,
+    cause: error,
+  })
+  // `throw undefined` too: the cause is there, and says what was thrown.
+  if (!Object.prototype.hasOwnProperty.call(wrapped, 'cause')) {
+    Object.defineProperty(wrapped, 'cause', { value: error, writable: true, configurable: true, enumerable: false })
+  }
+  return wrapped
 }

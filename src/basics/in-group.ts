@@ -3,7 +3,9 @@ import type { AttributeGroup } from './attribute-group'
 import { assertAttribute } from './entity-attributes'
 
 /**
- * True when `attr` is in `group` (the CaseMaster `boDesc.inGroup`). A `null`
+ * True when `attr` is in `group` (the CaseMaster `boDesc.inGroup`); an
+ * embedded's name is in the group when any of its columns is
+ * (`inGroup(this, 'address', group)` when `address.street` changed). A `null`
  * group (Delete) gives false. An attribute the entity does not have throws a
  * `HardError` naming entity and attribute, so that a typo in a rule cannot
  * silently never fire.
@@ -15,7 +17,7 @@ import { assertAttribute } from './entity-attributes'
  */
 export function inGroup<E extends ObjectLiteral>(entity: E, attr: keyof E & string, group: AttributeGroup | null): boolean {
   assertAttribute(entity.constructor, entity.constructor.name, attr, 'inGroup')
-  return group !== null && group.has(attr)
+  return group !== null && group.touches(attr)
 }
 
 /**
@@ -31,6 +33,6 @@ export function anyInGroup<E extends ObjectLiteral>(
   const names: readonly string[] = typeof attrs === 'string' ? [attrs] : attrs
   for (const name of names) assertAttribute(entity.constructor, entity.constructor.name, name, 'anyInGroup')
   if (group === null) return false
-  for (const name of names) if (group.has(name)) return true
+  for (const name of names) if (group.touches(name)) return true
   return false
 }

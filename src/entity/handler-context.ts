@@ -2,7 +2,7 @@ import type { EntityManager, ObjectLiteral } from 'typeorm'
 import type { ActionUser } from '../scope/action-context'
 import { currentAction } from '../scope/async-scope'
 import type { AttributeGroup } from '../basics/attribute-group'
-import { auditChanges, operationOf, writeAuditEntry } from '../transaction/audit-record'
+import { auditChanges, operationOf, operationWordProblem, writeAuditEntry } from '../transaction/audit-record'
 import type { AttributeChange } from '../basics/attribute-change'
 import type { EventActionContext } from './event-action-context'
 import type { EventActionTiming } from '../basics/event-action-timing'
@@ -92,9 +92,8 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
   }
 
   writeAudit(entity: ObjectLiteral = this.entity, operation?: string): Promise<void> {
-    if (operation !== undefined && (typeof operation !== 'string' || operation.trim() === '')) {
-      return Promise.reject(new HardError(`ctx.writeAudit needs a non-empty operation word, got ${JSON.stringify(operation)}`, this.origin()))
-    }
+    const problem = operation === undefined ? undefined : operationWordProblem(operation)
+    if (problem) return Promise.reject(new HardError(`ctx.writeAudit ${problem}`, this.origin()))
     const own = entity === this.entity
     let info: EntityInfo
     try {

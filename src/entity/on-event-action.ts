@@ -16,8 +16,8 @@ export interface OnEventActionOptions {
   types: EventActionType[]
   /**
    * Run only when the group contains at least one of these attributes (like
-   * a trigger's `UPDATE OF column`). Leave out to run for every group
-   * (including `null`).
+   * a trigger's `UPDATE OF column`; an embedded's name stands for any of its
+   * columns). Leave out to run for every group (including `null`).
    */
   when?: string[]
 }

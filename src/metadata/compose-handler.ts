@@ -15,6 +15,8 @@ export function composeHandler(
   own: EventActionHandler | undefined,
   declared: readonly DeclaredHandler[],
   attributes: ReadonlySet<string>,
+  // The saved-as class's prototype: an STI parent instance saved as a child lacks the child's methods.
+  methods: ObjectLiteral | undefined,
 ): EventActionHandler | undefined {
   if (declared.length === 0) return own
   for (const d of declared) {
@@ -33,8 +35,8 @@ export function composeHandler(
       if (!matching) return undefined
       for (let i = from; i < matching.length; i++) {
         const d = matching[i]!
-        if (d.when && !(group && d.when.some((w) => group.has(w)))) continue
-        const method = this[d.method] as unknown
+        if (d.when && !(group && d.when.some((w) => group.touches(w)))) continue
+        const method = (this[d.method] ?? methods?.[d.method]) as unknown
         if (typeof method !== 'function') throw new HardError(`${entityName}.${d.method} is not a method`, { entityName })
         const result = (method as (...args: unknown[]) => unknown).call(this, group, ctx)
         if (isThenable(result)) return Promise.resolve(result).then(() => runDeclared(i + 1))

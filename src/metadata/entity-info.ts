@@ -100,6 +100,20 @@ function relationSlot(relation: RelationMetadata): AttributeSlot {
   return { path: name, column: undefined, read: (e) => e[name] }
 }
 
+/**
+ * The test of "an instance the handlers can run on". The prototype test comes
+ * first: TypeORM builds rows with `new target()`, and it is cheaper than
+ * instanceof. A single-table-inheritance child also takes instances of its
+ * parents: `getRepository(Animal).create({ type: 'cat' })` is an Animal that
+ * TypeORM saves as a Cat, with Cat's metadata, so Cat's handlers run on it.
+ */
+function instanceTest(metadata: EntityMetadata, target: Function | undefined, proto: object | undefined): (value: unknown) => boolean {
+  if (!target) return () => false
+  const parents = metadata.parentEntityMetadata ? metadata.inheritanceTree.filter((cls) => cls !== target) : []
+  const own = (value: unknown): boolean => (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === proto) || value instanceof target
+  return parents.length === 0 ? own : (value) => own(value) || parents.some((cls) => value instanceof cls)
+}
+
 // Long: one closure per entity, so that each reader below is compiled once and shares the slots.
 function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const target = typeof metadata.target === 'function' ? metadata.target : undefined
@@ -118,7 +132,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const slotByPath = new Map(slots.map((s) => [s.path, s]))
   const attributes = new Set<string>(slotByPath.keys())
   for (const embedded of metadata.embeddeds) attributes.add(embedded.propertyPath)
-  const handler = composeHandler(metadata.name, own, declared, attributes)
+  const handler = composeHandler(metadata.name, own, declared, attributes, proto)
   const automatics = target ? declaredAutomatics.of(target) : []
   for (const a of automatics) {
     if (!attributes.has(a.attribute)) throw new HardError(`${metadata.name}.${a.attribute} has @Automatic but is not a column`, { entityName: metadata.name, attribute: a.attribute })
@@ -238,10 +252,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     automatics,
     deleteDateGroup: new AttributeGroup(metadata.deleteDateColumn ? [metadata.deleteDateColumn.propertyPath] : []),
     metadata,
-    // The prototype test first: TypeORM builds rows with `new target()`, and it is cheaper than instanceof.
-    isInstance: target
-      ? (value) => (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === proto) || value instanceof target
-      : () => false,
+    isInstance: instanceTest(metadata, target, proto),
     definedGroup,
     selectionKey,
     loadGroup,

@@ -6,7 +6,8 @@ import { lastStateOf, rememberState, rememberWritten, touch as touchAttributes }
 import { HardError } from '../basics/errors'
 import { EventActionTiming } from '../basics/event-action-timing'
 import { EventActionType } from '../basics/event-action-type'
-import { checkRows, convertRawValue, describeValue, rowMappingOf } from './record-set'
+import { checkRows, convertRawValue, rowMappingOf } from './record-set'
+import { describeKey, describeValue } from '../basics/describe-value'
 import { collectChange } from '../transaction/collect-change'
 import { checkWhere, refuseEmptyCriteria } from './where-criteria'
 import { checkAttributes, checkInstance, checkPersisted, subjectOf } from './operation-subject'
@@ -164,7 +165,7 @@ export class EventActions {
       if (options.strict && resolved.length < keys.length) {
         const used = new Set(resolved.map((r) => r.key))
         const unknown = keys.filter((k) => !used.has(k))
-        throw new HardError(`fromRecordSet(${info.name}) row ${i}: key '${unknown[0]}' matches no column of ${info.name}`, { entityName: info.name })
+        throw new HardError(`fromRecordSet(${info.name}) row ${i}: key '${describeKey(unknown[0]!)}' matches no column of ${info.name}`, { entityName: info.name })
       }
       const values: [string, unknown][] = []
       for (const { key, column } of resolved) {

@@ -2,6 +2,7 @@ import type { DataSource, EntityMetadata, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import { columnKind } from './column-kind'
 import { HardError } from '../basics/errors'
+import { describeKey, describeValue } from '../basics/describe-value'
 
 /** @internal How the keys of raw rows map to an entity's columns. */
 export interface RowMapping {
@@ -22,6 +23,34 @@ interface KeyMatch {
   readonly alias: string | undefined
 }
 
+/** Keys longer than this are matched each time, never cached. */
+const MAX_CACHED_KEY_LENGTH = 256
+/** How many `alias_column` and unknown keys each entity's mapping remembers (least recently used go first). */
+const MAX_CACHED_KEYS = 512
+
+/** The `alias_column` and unknown keys a mapping has matched: a small LRU of short keys. */
+class KeyCache {
+  private readonly entries = new Map<string, KeyMatch | undefined>()
+
+  has(key: string): boolean {
+    return key.length <= MAX_CACHED_KEY_LENGTH && this.entries.has(key)
+  }
+
+  get(key: string): KeyMatch | undefined {
+    const found = this.entries.get(key)
+    // Map keeps insertion order: moving a hit to the end makes the first key the least recently used.
+    this.entries.delete(key)
+    this.entries.set(key, found)
+    return found
+  }
+
+  set(key: string, match: KeyMatch | undefined): void {
+    if (key.length > MAX_CACHED_KEY_LENGTH) return
+    if (this.entries.size >= MAX_CACHED_KEYS) this.entries.delete(this.entries.keys().next().value as string)
+    this.entries.set(key, match)
+  }
+}
+
 // The one cache of raw-row mappings per entity.
 const mappings = new WeakMap<EntityMetadata, RowMapping>()
 
@@ -38,17 +67,15 @@ export function rowMappingOf(metadata: EntityMetadata): RowMapping {
   for (const c of columns) exact.set(c.databaseName, c)
   for (const c of columns) exact.set(c.propertyPath, c)
   const bySuffix = [...columns].sort((a, b) => b.databaseName.length - a.databaseName.length)
-  const cache = new Map<string, KeyMatch | undefined>()
+  // Rows come from the outside: the keys seen are bounded, so that unknown or huge keys cannot pile up.
+  const cache = new KeyCache()
   const matchOf = (key: string): KeyMatch | undefined => {
     if (FORBIDDEN_KEYS.has(key)) return undefined
-    if (cache.has(key)) return cache.get(key)
     const exactColumn = exact.get(key)
-    let found: KeyMatch | undefined
-    if (exactColumn) found = { column: exactColumn, alias: undefined }
-    else {
-      const column = bySuffix.find((c) => key.length > c.databaseName.length + 1 && key.endsWith(`_${c.databaseName}`))
-      if (column) found = { column, alias: key.slice(0, key.length - column.databaseName.length - 1) }
-    }
+    if (exactColumn) return { column: exactColumn, alias: undefined }
+    if (cache.has(key)) return cache.get(key)
+    const column = bySuffix.find((c) => key.length > c.databaseName.length + 1 && key.endsWith(`_${c.databaseName}`))
+    const found = column ? { column, alias: key.slice(0, key.length - column.databaseName.length - 1) } : undefined
     cache.set(key, found)
     return found
   }
@@ -108,7 +135,7 @@ export function convertRawValue(
 ): unknown {
   const fail = (why: string): HardError =>
     new HardError(
-      `${entityName} row ${rowIndex}: column '${key}' (${column.propertyPath}) ${why}: ${describeValue(value)}`,
+      `${entityName} row ${rowIndex}: column '${describeKey(key)}' (${column.propertyPath}) ${why}: ${describeValue(value)}`,
       { entityName, attribute: column.propertyPath },
     )
   if (value === null || value === undefined) {
@@ -177,20 +204,6 @@ export function convertRawValue(
   const hydrated = hydrate(connection, column, raw, fail)
   // Booleans were normalized above; without a transformer that is the value.
   return kind === 'boolean' && !column.transformer ? raw : hydrated
-}
-
-/** @internal A value for an error message: JSON, cut at 80 characters, with its length when cut. */
-export function describeValue(value: unknown): string {
-  if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date ${value.toISOString()}`
-  if (typeof value === 'bigint') return `${value}n`
-  let text: string
-  try {
-    text = JSON.stringify(value) ?? String(value)
-  } catch {
-    // A cyclic object or a throwing toJSON: its type is all the message needs.
-    text = Object.prototype.toString.call(value)
-  }
-  return text.length > 80 ? `${text.slice(0, 80)}... (${text.length} characters)` : text
 }
 
 /** The driver's own conversion of a loaded value (its types, then transformers). */

@@ -2,7 +2,8 @@ import type { EntityMetadata, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import { columnKind } from './column-kind'
 import { HardError } from '../basics/errors'
-import { describeValue, impossibleCalendarDate } from './record-set'
+import { impossibleCalendarDate } from './record-set'
+import { describeValue } from '../basics/describe-value'
 
 const INTEGER_TEXT = /^\s*[-+]?\d+\s*$/
 const NUMBER_TEXT = /^\s*[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?\s*$/
@@ -16,6 +17,17 @@ function isPlainObject(value: unknown): value is ObjectLiteral {
   if (value === null || typeof value !== 'object') return false
   const proto = Object.getPrototypeOf(value) as unknown
   return proto === Object.prototype || proto === null
+}
+
+const NUL_PROBLEM =
+  'contains a NUL character (\\u0000), which PostgreSQL refuses in text (SQLite and MariaDB would match nothing): refused on every database'
+
+/** A text with a NUL character, given as is, to an operator (`Like`, `In([...])`) or as a relation's id. */
+function hasNul(value: unknown): boolean {
+  if (typeof value === 'string') return value.includes('\0')
+  if (typeof value !== 'object' || value === null || !isFindOperator(value)) return false
+  const operand: unknown = (value as { value?: unknown }).value
+  return Array.isArray(operand) ? operand.some((v) => typeof v === 'string' && v.includes('\0')) : typeof operand === 'string' && operand.includes('\0')
 }
 
 /** Why `value` cannot be compared with `column`, or undefined when it can. */
@@ -54,6 +66,8 @@ function valueProblem(column: ColumnMetadata, value: unknown): string | undefine
  * - `undefined` or `null`: TypeORM 0.3 drops the condition (so `{ id:
  *   entity.id }` of an unsaved entity matches every row) and TypeORM 1.x
  *   refuses it; `IsNull()` says "is NULL";
+ * - a text with a NUL character (also inside an operator): PostgreSQL
+ *   fails the query, SQLite and MariaDB answer no row;
  * - a value that is not of the column's type: MariaDB compares a string with
  *   a number column as a number (`'1 OR 1=1'` matches 1) and a number with a
  *   string column likewise (`0` matches `'abc'`), PostgreSQL refuses it with
@@ -88,6 +102,7 @@ function checkObject(metadata: EntityMetadata, prefix: string, where: ObjectLite
       })
     if (value === undefined) throw fail('is undefined (TypeORM 0.3 would drop the condition and match every row)')
     if (value === null) throw fail('is null (for SQL NULL, use IsNull())')
+    if (hasNul(value)) throw fail(NUL_PROBLEM)
     if (typeof value === 'object' && isFindOperator(value)) continue
     if (relation) {
       // A nested where on the related entity; an entity instance or a plain id goes to TypeORM as given.

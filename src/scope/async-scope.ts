@@ -13,8 +13,12 @@ export interface AsyncScope {
   readonly frame: EventFrame | undefined
   /** The running action (runAction). */
   readonly action: ActionContext | undefined
-  /** True while TypeORM reloads database copies for a save/remove. */
-  readonly internalLoad: boolean
+  /**
+   * True while TypeORM does its own work inside a save or remove: reloading
+   * database copies, keeping tree columns and closure tables. That work fires
+   * no Load events and passes the bulk-write guard.
+   */
+  readonly internal: boolean
   /**
    * Where the running actions collect the entities they write (only those
    * with a Post-action handler that wants them): the enclosing actions' lists
@@ -42,7 +46,7 @@ export function currentScope(): AsyncScope | undefined {
  * its frame, so nothing else is allocated per call.
  */
 export function runInFrame<F extends EventFrame, R>(outer: AsyncScope | undefined, frame: F, fn: (frame: F) => R): R {
-  return scopes.run({ frame, action: outer?.action, internalLoad: false, changes: outer?.changes }, fn, frame)
+  return scopes.run({ frame, action: outer?.action, internal: false, changes: outer?.changes }, fn, frame)
 }
 
 /** The action the calling code runs in, or undefined outside any `runAction`. */

@@ -2,11 +2,11 @@ import { EventSubscriber } from 'typeorm'
 import { Dispatcher } from '../dispatch/dispatcher'
 import { HandlerContext } from '../entity/handler-context'
 import { EventActionSubscriberBase } from '../typeorm/event-action-subscriber-base'
-import { resolveConfig, type EventActionsConfig } from './event-actions-config'
+import { installTypeOrmPatches } from '../typeorm/typeorm-internals'
+import { resolveConfig, type EventActionsConfig, type ResolvedConfig } from './event-actions-config'
 
 /** The dispatcher for `config`, whose handlers receive a {@link HandlerContext}. */
-function dispatcherFor(config: EventActionsConfig | undefined): Dispatcher {
-  const resolved = resolveConfig(config)
+function dispatcherFor(resolved: ResolvedConfig): Dispatcher {
   const { onAfterCommitError } = resolved
   return new Dispatcher(
     resolved,
@@ -28,7 +28,8 @@ function dispatcherFor(config: EventActionsConfig | undefined): Dispatcher {
 @EventSubscriber()
 export class EventActionSubscriber extends EventActionSubscriberBase {
   constructor(config?: EventActionsConfig) {
-    super(dispatcherFor(config))
+    const resolved = resolveConfig(config)
+    super(dispatcherFor(resolved), { allowClear: resolved.allowClear })
   }
 
   /**
@@ -37,12 +38,17 @@ export class EventActionSubscriber extends EventActionSubscriberBase {
    */
   static withConfig(config: EventActionsConfig): typeof EventActionSubscriber {
     resolveConfig(config)
-    class ConfiguredEventActionSubscriber extends EventActionSubscriber {
+    // Not registered with @EventSubscriber(): TypeORM's global storage would keep
+    // one class per call. The patched buildSubscribers builds it from the list.
+    installTypeOrmPatches()
+    return class ConfiguredEventActionSubscriber extends EventActionSubscriber {
       constructor() {
         super(config)
       }
     }
-    EventSubscriber()(ConfiguredEventActionSubscriber)
-    return ConfiguredEventActionSubscriber
   }
 }
+
+// Before any DataSource initializes: TypeORM builds subscribers in initialize(), and the
+// patched buildSubscribers is what places ours where the application listed it.
+installTypeOrmPatches()

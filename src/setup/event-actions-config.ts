@@ -2,6 +2,7 @@ import { HardError } from '../basics/errors'
 import type { AfterCommitErrorHandler, AfterCommitOrigin } from '../transaction/transaction-state'
 import type { Translator } from '../basics/translator'
 import { setTranslator } from '../i18n/set-translator'
+import { inspect } from 'node:util'
 
 /** Library-wide settings, given to {@link withEventActions} or `new EventActionSubscriber(config)`. */
 export interface EventActionsConfig {
@@ -35,6 +36,38 @@ export interface EventActionsConfig {
    * the texts belong to the application, not to one DataSource.
    */
   translate?: Translator
+  /**
+   * Whether {@link withEventActions} adds the `AuditEntry` entity (the
+   * `audit_entry` table) to the DataSource. `false` for an application that
+   * audits nothing (its migrations then see no audit table), or that lists
+   * `AuditEntry` itself, e.g. in another DataSource. An audit entry written
+   * without the entity fails with a `HardError` that says so.
+   * Defaults to `true`.
+   */
+  auditTable?: boolean
+  /**
+   * Let `repository.clear()` / `manager.clear()` (TRUNCATE) empty the table of
+   * an entity with event actions, without events or audit entries. Meant for
+   * test set-up; otherwise such a clear() is refused with `BulkWriteError`.
+   * Defaults to `false`.
+   */
+  allowClear?: boolean
+  /**
+   * Where the library logs what it reports instead of throwing: `console` by
+   * default; a pino or winston logger fits as it is. Each entry is one call
+   * with one string. Used by the default `onAfterCommitError` and by
+   * `EventActionsModule` (unless it has a `logger` of its own);
+   * `expressEventActions` and `koaEventActions` take a `logger` option of the
+   * same shape.
+   */
+  logger?: {
+    /** Informational entries. */
+    info(message: string): unknown
+    /** Client errors (HTTP 4xx answers): one line each. */
+    warn(message: string): unknown
+    /** Failures: the message, then the error with its stack. */
+    error(message: string): unknown
+  }
 }
 
 /** @internal The settings with every default applied. */
@@ -43,20 +76,41 @@ export interface ResolvedConfig {
   readonly recursionGuard: boolean
   readonly maxDepth: number
   readonly onAfterCommitError: AfterCommitErrorHandler
+  readonly allowClear: boolean
 }
 
+const afterCommitFailed = (origin: AfterCommitOrigin): string =>
+  `typeorm-event-actions: an afterCommit callback of ${origin.entityName} ${origin.timing} ${origin.type} failed`
+
 const logAfterCommitError: AfterCommitErrorHandler = (error, origin) => {
-  console.error(`typeorm-event-actions: an afterCommit callback of ${origin.entityName} ${origin.timing} ${origin.type} failed`, error)
+  console.error(afterCommitFailed(origin), error)
+}
+
+/** @internal Refuses a `logger` that lacks `info`, `warn` or `error`, naming `where` it was given. */
+export function checkLogger(logger: unknown, where: string): asserts logger is NonNullable<EventActionsConfig['logger']> {
+  const missing = (['info', 'warn', 'error'] as const).filter((m) => typeof (logger as Record<string, unknown> | null)?.[m] !== 'function')
+  if (missing.length) {
+    throw new HardError(`${where} must have info, warn and error methods (console, pino and winston do), got ${typeof logger} without ${missing.join(', ')}`)
+  }
 }
 
 /** @internal */
 export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
-  const { validate = true, recursion = 'guard', maxDepth = 32, onAfterCommitError = logAfterCommitError, translate } = config
+  const { logger } = config
+  if (logger !== undefined) checkLogger(logger, 'EventActionsConfig.logger')
+  const logTo: AfterCommitErrorHandler | undefined = logger && ((error, origin) => logger.error(`${afterCommitFailed(origin)}\n${inspect(error)}`))
+  const { validate = true, recursion = 'guard', maxDepth = 32, onAfterCommitError = logTo ?? logAfterCommitError, translate } = config
   if (!Number.isInteger(maxDepth) || maxDepth < 1) {
     throw new HardError(`EventActionsConfig.maxDepth must be a whole number of at least 1, got ${String(maxDepth)}`)
   }
   if (recursion !== 'guard' && recursion !== 'allow') {
     throw new HardError(`EventActionsConfig.recursion must be 'guard' or 'allow', got ${String(recursion)}`)
+  }
+  if (config.allowClear !== undefined && typeof config.allowClear !== 'boolean') {
+    throw new HardError(`EventActionsConfig.allowClear must be true or false, got ${String(config.allowClear)}`)
+  }
+  if (config.auditTable !== undefined && typeof config.auditTable !== 'boolean') {
+    throw new HardError(`EventActionsConfig.auditTable must be true or false, got ${String(config.auditTable)}`)
   }
   if (typeof validate !== 'boolean') {
     throw new HardError(`EventActionsConfig.validate must be true or false, got ${String(validate)}`)
@@ -70,5 +124,5 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
     }
     setTranslator(translate)
   }
-  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth, onAfterCommitError })
+  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth, onAfterCommitError, allowClear: config.allowClear === true })
 }

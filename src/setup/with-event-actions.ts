@@ -22,8 +22,10 @@ function withAuditEntry(entities: DataSourceOptions['entities']): DataSourceOpti
 
 /**
  * Returns `options` with the event-action subscriber and the `AuditEntry`
- * entity added (an already listed subscriber is replaced, so events never
- * fire twice). Pass the result to `new DataSource(...)`.
+ * entity added, for `new DataSource(...)`. The subscriber takes the place of
+ * one already listed (so events never fire twice), else it comes last: it
+ * runs after the application's own subscribers, in the order of the list.
+ * `config.auditTable: false` leaves `AuditEntry` out.
  *
  * @example
  * ```ts
@@ -33,7 +35,10 @@ function withAuditEntry(entities: DataSourceOptions['entities']): DataSourceOpti
  * ```
  */
 export function withEventActions<T extends DataSourceOptions>(options: T, config: EventActionsConfig = {}): T {
-  const subscribers = subscriberList(options.subscribers).filter((s) => !isEventActionSubscriber(s))
-  subscribers.push(EventActionSubscriber.withConfig(config))
-  return { ...options, subscribers, entities: withAuditEntry(options.entities) }
+  const ours = EventActionSubscriber.withConfig(config)
+  const listed = subscriberList(options.subscribers)
+  const at = listed.findIndex(isEventActionSubscriber)
+  const subscribers = at === -1 ? [...listed, ours] : [...listed.slice(0, at), ours, ...listed.slice(at + 1).filter((s) => !isEventActionSubscriber(s))]
+  const entities = config.auditTable === false ? options.entities : withAuditEntry(options.entities)
+  return { ...options, subscribers, entities }
 }

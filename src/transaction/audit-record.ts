@@ -4,6 +4,7 @@ import type { AttributeGroup } from '../basics/attribute-group'
 import type { EntityInfo } from '../metadata/entity-info'
 import { EventActionType } from '../basics/event-action-type'
 import { HardError } from '../basics/errors'
+import { describeValue } from '../basics/describe-value'
 import { recordAudit } from './transaction-state'
 import type { AuditChange } from '../audit/audit-entry'
 
@@ -17,18 +18,27 @@ interface AuditPlan {
 // The one cache of audit plans (which attributes an entry holds) per entity.
 const plans = new WeakMap<EntityInfo, AuditPlan>()
 
+/** True when `names` lists the attribute, or an embedded it belongs to (`creds` names `creds.key`). */
+function isNamed(names: readonly string[], attribute: string): boolean {
+  return names.some((name) => attribute === name || attribute.startsWith(`${name}.`))
+}
+
 function planFor(info: EntityInfo): AuditPlan {
   let plan = plans.get(info)
   if (plan) return plan
   const { metadata } = info
   const options = info.audit ?? {}
   const columns = metadata.columns.filter((c) => !c.isVirtual && !c.isDiscriminator && !c.relationMetadata)
-  // Only relations stored in this row (many-to-one, owning one-to-one) are part of its history.
+  // Relations stored in this row (many-to-one, owning one-to-one) are recorded as the related id,
+  // many-to-many ones (their junction rows) as the list of related ids; one-to-many live in the other rows.
   const relations = metadata.relationsWithJoinColumns
-  let attributes = [...columns.map((c) => c.propertyPath), ...relations.map((r) => r.propertyPath)]
-  if (options.only) attributes = attributes.filter((a) => options.only!.includes(a))
-  if (options.exclude) attributes = attributes.filter((a) => !options.exclude!.includes(a))
-  const relationByPath = new Map(relations.map((r) => [r.propertyPath, r]))
+  const manyToMany = metadata.manyToManyRelations
+  let attributes = [...columns.map((c) => c.propertyPath), ...relations.map((r) => r.propertyPath), ...manyToMany.map((r) => r.propertyPath)]
+  if (options.only) attributes = attributes.filter((a) => isNamed(options.only!, a))
+  if (options.exclude) attributes = attributes.filter((a) => !isNamed(options.exclude!, a))
+  const relationByPath = new Map([...relations, ...manyToMany].map((r) => [r.propertyPath, r]))
+  // A transformed column is recorded as stored: what its transformer writes (a class instance, even a circular one, is not JSON).
+  const transformedByPath = new Map(columns.filter((c) => c.transformer).map((c) => [c.propertyPath, c]))
   plan = {
     attributes,
     allowed: new Set(attributes),
@@ -38,8 +48,10 @@ function planFor(info: EntityInfo): AuditPlan {
       if (raw === undefined || raw === null) return null
       const relation = relationByPath.get(path)
       // A related entity (or the { id } TypeORM loads for the database copy) is recorded as its id.
+      if (relation && Array.isArray(raw)) return raw.map((item: unknown) => (typeof item === 'object' && item !== null ? relation.inverseEntityMetadata.getEntityIdMixedMap(item) : item))
       if (relation && typeof raw === 'object') return relation.inverseEntityMetadata.getEntityIdMixedMap(raw) ?? null
-      return raw
+      const transformed = transformedByPath.get(path)
+      return transformed ? (transformed.getEntityValue(entity, true) as unknown) ?? null : raw
     },
   }
   plans.set(info, plan)
@@ -79,6 +91,34 @@ const OPERATION: Partial<Record<EventActionType, string>> = {
   [EventActionType.Insert]: 'insert',
   [EventActionType.Update]: 'update',
   [EventActionType.Delete]: 'delete',
+}
+
+/** The `operation` column is varchar(50): PostgreSQL and MariaDB refuse a longer word at COMMIT, SQLite stores it. */
+const MAX_OPERATION_CHARACTERS = 50
+
+/**
+ * @internal Why `operation` cannot be an entry's operation word, or undefined
+ * when it can: the same answer on every database, before anything is queued.
+ */
+export function operationWordProblem(operation: unknown): string | undefined {
+  if (typeof operation !== 'string' || operation.trim() === '') return `needs a non-empty operation word, got ${describeValue(operation)}`
+  const length = codePoints(operation)
+  if (length > MAX_OPERATION_CHARACTERS) {
+    return `needs an operation word of at most ${MAX_OPERATION_CHARACTERS} characters (the audit table's column), got ${length}: ${describeValue(operation)}`
+  }
+  if (/[\u0000-\u001f\u007f]/.test(operation)) return `needs an operation word without control characters, got ${describeValue(operation)}`
+  return undefined
+}
+
+/** The length as the databases count characters (code points), not UTF-16 units. */
+function codePoints(text: string): number {
+  if (text.length <= MAX_OPERATION_CHARACTERS) return text.length
+  let n = text.length
+  for (let i = 0; i < text.length; i++) {
+    const unit = text.charCodeAt(i)
+    if (unit >= 0xdc00 && unit <= 0xdfff) n--
+  }
+  return n
 }
 
 /** @internal The audit word of an event type: insert/update/delete, or the type in lower case. */

@@ -36,3 +36,11 @@ export function collectChange(
   })
   for (const collector of collectors) recordChange(queryRunner, collector, change)
 }
+
+/**
+ * @internal True when a running action collects the entities written: only
+ * then is a write of an entity without event actions looked at at all.
+ */
+export function isCollecting(): boolean {
+  return scopes.getStore()?.changes !== undefined
+}

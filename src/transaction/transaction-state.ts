@@ -1,28 +1,10 @@
 import { randomUUID } from 'node:crypto'
 import type { EntityManager, ObjectLiteral, QueryRunner } from 'typeorm'
-import type { ActionContext } from '../scope/action-context'
 import type { ActionChange } from '../scope/action-change'
-import { AuditEntry } from '../audit/audit-entry'
-import { HardError } from '../basics/errors'
-import type { EntityInfo } from '../metadata/entity-info'
 import type { EventActionTiming } from '../basics/event-action-timing'
 import type { EventActionType } from '../basics/event-action-type'
-import { stableJson } from '../basics/stable-json'
-
-/** @internal An audit entry waiting for its transaction to commit. */
-export interface PendingAudit {
-  readonly info: EntityInfo
-  /** Where the key is read at flush time, so a Pre Insert entry gets the generated key. */
-  readonly entity: ObjectLiteral
-  /** Where the key is read when the entity's was cleared (a removed instance). */
-  readonly fallback: ObjectLiteral | undefined
-  /** The entity whose event made the entry: outside a transaction, its Post event writes it. */
-  readonly owner: ObjectLiteral
-  readonly operation: string
-  /** The `{ attr: { old, new } }` as JSON, measured when it was recorded. */
-  readonly changes: string
-  readonly action: ActionContext | undefined
-}
+import { insertAudits, type PendingAudit } from './audit-writer'
+import { TransactionRollbackOnlyError, type FailedWrite } from './transaction-rollback-only-error'
 
 /** Where an after-commit callback came from, for error reports. */
 export interface AfterCommitOrigin {
@@ -54,12 +36,22 @@ interface PendingChange {
   readonly change: ActionChange
 }
 
+/** How much was pending when a savepoint started, and whether the transaction was doomed then. */
+interface Mark {
+  readonly audits: number
+  readonly afterCommit: number
+  readonly changes: number
+  readonly failedWrite: FailedWrite | undefined
+}
+
 interface TransactionState {
   transactionId: string
   audits: PendingAudit[]
   afterCommit: AfterCommit[]
   changes: PendingChange[]
-  marks: Map<number, readonly [number, number, number]>
+  marks: Map<number, Mark>
+  /** A write that failed inside this transaction without rolling it back: COMMIT must not happen. */
+  failedWrite: FailedWrite | undefined
 }
 
 // The one registry of per-transaction state, per query runner.
@@ -68,77 +60,10 @@ const states = new WeakMap<QueryRunner, TransactionState>()
 function stateOf(queryRunner: QueryRunner): TransactionState {
   let state = states.get(queryRunner)
   if (!state) {
-    state = { transactionId: randomUUID(), audits: [], afterCommit: [], changes: [], marks: new Map() }
+    state = { transactionId: randomUUID(), audits: [], afterCommit: [], changes: [], marks: new Map(), failedWrite: undefined }
     states.set(queryRunner, state)
   }
   return state
-}
-
-/** The key as a string; a composite key as JSON with sorted keys, so that it has one string form. */
-function idString(info: EntityInfo, entity: ObjectLiteral | undefined): string | undefined {
-  if (!entity) return undefined
-  const columns = info.metadata.primaryColumns
-  const values = columns.map((c) => c.getEntityValue(entity) as unknown)
-  if (values.some((v) => v === undefined || v === null)) return undefined
-  if (values.length === 1) return String(values[0])
-  return stableJson(Object.fromEntries(columns.map((c, i) => [c.propertyPath, values[i]])))
-}
-
-// `at` is written, not left to the column default: the database's clock reads in the
-// database's time zone, which the drivers would take for Node's and shift by the difference.
-const AUDIT_PROPERTIES = ['entityName', 'entityId', 'operation', 'changes', 'userId', 'actionName', 'requestId', 'transactionId', 'at'] as const
-
-function toValues(audit: PendingAudit, transactionId: string, at: unknown): unknown[] {
-  const entityId = idString(audit.info, audit.entity) ?? idString(audit.info, audit.fallback)
-  if (entityId === undefined) {
-    const key = audit.info.metadata.primaryColumns.map((c) => c.propertyPath).join(', ')
-    throw new HardError(`cannot audit ${audit.info.name} '${audit.operation}': it has no primary key value (${key})`, {
-      entityName: audit.info.name,
-      attribute: audit.info.metadata.primaryColumns[0]?.propertyPath,
-    })
-  }
-  const { action } = audit
-  return [
-    audit.info.name,
-    entityId,
-    audit.operation,
-    audit.changes,
-    action?.user === undefined ? null : String(action.user.id),
-    action?.name ?? null,
-    action?.requestId ?? null,
-    transactionId,
-    at,
-  ]
-}
-
-// SQLite builds may allow only 999 bound parameters per statement (9 columns x 100 rows stays under
-// it); PostgreSQL allows 65,535 and MySQL/MariaDB are bounded by packet size, so they take larger batches.
-function rowsPerInsert(type: string): number {
-  return type === 'sqlite' || type === 'better-sqlite3' ? 100 : 1000
-}
-
-/**
- * One parameterized multi-row INSERT per batch. Written by hand rather than
- * through TypeORM's InsertQueryBuilder, whose parameter bookkeeping grows
- * faster than the batch (it tripled the cost of an audited save on PostgreSQL).
- */
-async function insertAudits(queryRunner: QueryRunner, audits: PendingAudit[], transactionId: string): Promise<void> {
-  const { driver } = queryRunner.connection
-  const metadata = queryRunner.connection.getMetadata(AuditEntry)
-  const columns = AUDIT_PROPERTIES.map((p) => driver.escape(metadata.findColumnWithPropertyName(p)!.databaseName)).join(', ')
-  const table = driver.escape(metadata.tableName)
-  const numbered = driver.options.type === 'postgres'
-  const batch = rowsPerInsert(driver.options.type)
-  const at = driver.preparePersistentValue(new Date(), metadata.findColumnWithPropertyName('at')!)
-  for (let i = 0; i < audits.length; i += batch) {
-    const params: unknown[] = []
-    const tuples: string[] = []
-    for (const audit of audits.slice(i, i + batch)) {
-      const values = toValues(audit, transactionId, at)
-      tuples.push(`(${values.map((v) => (params.push(v), numbered ? `$${params.length}` : '?')).join(', ')})`)
-    }
-    await queryRunner.query(`INSERT INTO ${table} (${columns}) VALUES ${tuples.join(', ')}`, params)
-  }
 }
 
 /**
@@ -248,13 +173,27 @@ export function transactionStarted(queryRunner: QueryRunner, depth: number): voi
   const state = states.get(queryRunner)
   if (!state) return
   if (depth === 1) states.delete(queryRunner)
-  else state.marks.set(depth, [state.audits.length, state.afterCommit.length, state.changes.length])
+  else state.marks.set(depth, { audits: state.audits.length, afterCommit: state.afterCommit.length, changes: state.changes.length, failedWrite: state.failedWrite })
+}
+
+/**
+ * @internal A save()/remove() that reaches event actions rejected inside a
+ * transaction it did not start: its row, audit entries and after-commit
+ * callbacks are still in the transaction. The transaction becomes
+ * rollback-only (as in Hibernate): its COMMIT fails with
+ * `TransactionRollbackOnlyError`. A savepoint that rolls back (a nested
+ * `manager.transaction()` around the write) clears it again.
+ */
+export function markRollbackOnly(queryRunner: QueryRunner, failure: FailedWrite): void {
+  const state = stateOf(queryRunner)
+  state.failedWrite ??= failure
 }
 
 /** @internal beforeTransactionCommit: the outermost commit writes the audit entries, in one batch. */
 export function beforeCommit(queryRunner: QueryRunner, depth: number): Promise<void> | void {
   if (depth !== 1) return
   const state = states.get(queryRunner)
+  if (state?.failedWrite) throw new TransactionRollbackOnlyError(state.failedWrite)
   if (!state || state.audits.length === 0) return
   const audits = state.audits
   state.audits = []
@@ -280,9 +219,10 @@ export function afterRollback(queryRunner: QueryRunner, depth: number): void {
     states.delete(queryRunner)
     return
   }
-  const [audits, callbacks, changes] = state.marks.get(depth + 1) ?? [0, 0, 0]
-  state.audits.length = Math.min(state.audits.length, audits)
-  state.afterCommit.length = Math.min(state.afterCommit.length, callbacks)
-  state.changes.length = Math.min(state.changes.length, changes)
+  const mark = state.marks.get(depth + 1)
+  state.audits.length = Math.min(state.audits.length, mark?.audits ?? 0)
+  state.afterCommit.length = Math.min(state.afterCommit.length, mark?.afterCommit ?? 0)
+  state.changes.length = Math.min(state.changes.length, mark?.changes ?? 0)
+  state.failedWrite = mark?.failedWrite
   state.marks.delete(depth + 1)
 }

@@ -1,5 +1,6 @@
 import {
   type EntityManager,
+  type EntityMetadata,
   type EntitySubscriberInterface,
   type InsertEvent,
   type LoadEvent,
@@ -15,7 +16,7 @@ import {
 } from 'typeorm'
 import { auditChanges, operationOf, writeAuditEntry } from '../transaction/audit-record'
 import { AttributeGroup } from '../basics/attribute-group'
-import { collectChange } from '../transaction/collect-change'
+import { collectChange, isCollecting } from '../transaction/collect-change'
 import { DISPATCHER, type Dispatcher } from '../dispatch/dispatcher'
 import { rememberState } from '../dispatch/entity-state'
 import { applyAutomatics } from '../dispatch/apply-automatics'
@@ -34,12 +35,23 @@ import {
   flushOutsideTransaction,
   transactionStarted,
 } from '../transaction/transaction-state'
-import { installTypeOrmPatches, isInternalLoad, selectionOf, SUBSCRIBER_MARK, transactionDepthOf } from './typeorm-internals'
+import { insertedRelations } from './inserted-values'
+import { junctionRelationsOf } from './junction-changes'
+import { rowMetadata, selectionOf } from './load-selection'
+import { isInternalLoad } from './internal-work'
+import { CLEAR_ALLOWED, JUNCTION_UPDATE, SUBSCRIBER_MARK, type JunctionUpdate } from './our-subscriber'
+import { installTypeOrmPatches, transactionDepthOf } from './typeorm-internals'
 import { currentScope, type AsyncScope } from '../scope/async-scope'
 
 const { Pre, Post } = EventActionTiming
 
-type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
+/** What an Update or Delete needs of TypeORM's event (its own UpdateEvent, RemoveEvent, RecoverEvent, or a junction change). */
+interface WriteEvent {
+  readonly metadata: EntityMetadata
+  readonly queryRunner: QueryRunner
+  readonly entity?: ObjectLiteral
+  readonly databaseEntity?: ObjectLiteral
+}
 
 /**
  * @internal The TypeORM side of the library: turns TypeORM's entity and
@@ -49,11 +61,19 @@ type WriteEvent = UpdateEvent<ObjectLiteral> | RemoveEvent<ObjectLiteral>
  * context, which sit above it.
  */
 export class EventActionSubscriberBase implements EntitySubscriberInterface<ObjectLiteral> {
+  /** @internal Whether clear() may empty this DataSource's tables of entities with event actions. */
+  readonly [CLEAR_ALLOWED]: boolean
+  /** @internal */
+  static readonly [SUBSCRIBER_MARK] = true
   /** @internal */
   readonly [SUBSCRIBER_MARK] = true
 
-  constructor(private readonly dispatcher: Dispatcher) {
+  constructor(
+    private readonly dispatcher: Dispatcher,
+    options: { readonly allowClear: boolean },
+  ) {
     installTypeOrmPatches()
+    this[CLEAR_ALLOWED] = options.allowClear
   }
 
   /** @internal For EventActions, which dispatches its own events. */
@@ -123,12 +143,15 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
     const scope = currentScope()
     // TypeORM's own reloads of database copies for a save/remove are not Loads.
     if (isInternalLoad(scope)) return
-    const info = entityInfo(event.metadata)
+    // A single-table-inheritance row loaded through its parent is of its own class: its handlers, its attributes.
+    const metadata = event.metadata.childEntityMetadatas.length ? rowMetadata(event.metadata, entity) : event.metadata
+    const info = entityInfo(metadata)
     // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
     if (!info.handler || !info.isInstance(entity)) return
     // The selection is what the query that is broadcasting right now selected:
     // read it now, not when a deferred unit runs and another query has replaced it.
-    const selection = selectionOf(event.metadata)
+    // It was noted for the query's entity; a child class's row falls back to its defined attributes.
+    const selection = metadata === event.metadata ? selectionOf(metadata) : null
     const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
     return runInOrder(event.queryRunner, () => this.load(info, entity, group, event.manager, scope))
   }
@@ -158,6 +181,8 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
     queryRunner: QueryRunner,
     soft: boolean,
     previous: ObjectLiteral | undefined,
+    // Reads as `entity` plus what TypeORM wrote that the instance does not hold (cascaded foreign keys).
+    written: ObjectLiteral = entity,
   ): void | Promise<void> {
     const manager = queryRunner.manager
     if (timing === Pre) {
@@ -171,8 +196,8 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
       // then, so the trail stays in the order of the writes, and writes the
       // handler makes come after it. A failing handler rolls the entry back too.
       // One change map serves the audit entry and the running action's list.
-      const changes = info.audit ? auditChanges(info, entity, type, finalGroup, previous) : undefined
-      if (changes) void writeAuditEntry(manager, info, entity, operationOf(type), changes, previous, entity)
+      const changes = info.audit || (written !== entity && isCollecting()) ? auditChanges(info, written, type, finalGroup, previous) : undefined
+      if (changes && info.audit) void writeAuditEntry(manager, info, entity, operationOf(type), changes, previous, entity)
       collectChange(info, entity, type, finalGroup, previous, queryRunner, changes)
       // The saved state is what reset() goes back to.
       if (type !== EventActionType.Delete) rememberState(info, entity)
@@ -188,80 +213,63 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
   private insertEvent(timing: EventActionTiming, event: InsertEvent<ObjectLiteral>): void | Promise<void> {
     const info = entityInfo(event.metadata)
     if (!info.active) {
-      if (timing === Post && event.entity) collectChange(info, event.entity, EventActionType.Insert, info.definedGroup(event.entity), undefined, event.queryRunner)
+      if (timing === Post && event.entity && isCollecting()) collectChange(info, event.entity, EventActionType.Insert, info.definedGroup(event.entity), undefined, event.queryRunner)
       return
     }
     const entity = event.entity
     if (!this.isDispatchable(info, entity, 'save()/insert() of a plain object')) return
-    const insert = () =>
-      this.write(info, entity, timing, EventActionType.Insert, info.definedGroup(entity), event.queryRunner, false, undefined)
+    const insert = () => {
+      const inserted = timing === Post ? insertedRelations(info, entity) : undefined
+      if (!inserted) return this.write(info, entity, timing, EventActionType.Insert, info.definedGroup(entity), event.queryRunner, false, undefined)
+      const group = new AttributeGroup([...info.definedGroup(entity), ...inserted.names])
+      return this.write(info, entity, timing, EventActionType.Insert, group, event.queryRunner, false, undefined, inserted.view)
+    }
     // Automatic attributes still unset are set (SetAutomatics) before Pre Insert.
     const due = timing === Pre && info.automatics.some((a) => info.read(entity, a.attribute) === undefined)
     return runInOrder(event.queryRunner, due ? () => applyAutomatics(this.dispatcher, info, entity, event.manager, false).then(insert) : insert)
   }
 
   private updateEvent(timing: EventActionTiming, event: UpdateEvent<ObjectLiteral>): void | Promise<void> {
-    const info = entityInfo(event.metadata)
-    if (!info.active) {
-      if (timing === Post && event.entity && event.databaseEntity) {
-        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, postUpdateGroup(event), event.databaseEntity, event.queryRunner)
-      }
-      return
-    }
-    if (!this.isSavePath(info, event)) return
-    const entity = event.entity as ObjectLiteral
-    return runInOrder(event.queryRunner, () =>
-      this.write(
-        info,
-        entity,
-        timing,
-        EventActionType.Update,
-        timing === Pre ? updateGroup(event) : postUpdateGroup(event),
-        event.queryRunner,
-        false,
-        event.databaseEntity,
-      ),
-    )
+    // Read now: the save's many-to-many changes are noted for the length of its broadcast.
+    const junction = event.entity ? junctionRelationsOf(event.entity as ObjectLiteral) : undefined
+    return this.changeEvent(timing, event, EventActionType.Update, () => {
+      const group = timing === Pre ? updateGroup(event) : postUpdateGroup(event)
+      return junction ? new AttributeGroup([...group, ...junction]) : group
+    })
+  }
+
+  /** @internal The Update of an owner whose only change in a save is a many-to-many relation (junction-changes.ts). */
+  [JUNCTION_UPDATE](timing: EventActionTiming, update: JunctionUpdate): void | Promise<void> {
+    return this.changeEvent(timing, update, EventActionType.Update, () => new AttributeGroup(update.relations))
   }
 
   private deleteEvent(timing: EventActionTiming, event: RemoveEvent<ObjectLiteral>, soft: boolean): void | Promise<void> {
-    const info = entityInfo(event.metadata)
-    if (!info.active) {
-      if (timing === Post && event.entity && event.databaseEntity) {
-        collectChange(info, event.entity as ObjectLiteral, EventActionType.Delete, null, event.databaseEntity, event.queryRunner)
-      }
-      return
-    }
-    if (!this.isSavePath(info, event)) return
-    const entity = event.entity as ObjectLiteral
-    return runInOrder(event.queryRunner, () =>
-      this.write(
-        info,
-        entity,
-        timing,
-        EventActionType.Delete,
-        null,
-        event.queryRunner,
-        soft,
-        // TypeORM clears the primary key on the instance before Post Delete; the database copy keeps it.
-        event.databaseEntity,
-      ),
-    )
+    return this.changeEvent(timing, event, EventActionType.Delete, () => null, soft)
   }
 
   private recoverEvent(timing: EventActionTiming, event: RecoverEvent<ObjectLiteral>): void | Promise<void> {
+    return this.changeEvent(timing, event, EventActionType.Update, (info) => info.deleteDateGroup)
+  }
+
+  /** An Update or Delete of a loaded row; `groupOf` is asked only when someone reads the group. */
+  private changeEvent(
+    timing: EventActionTiming,
+    event: WriteEvent,
+    type: EventActionType,
+    groupOf: (info: EntityInfo) => AttributeGroup | null,
+    soft = false,
+  ): void | Promise<void> {
     const info = entityInfo(event.metadata)
     if (!info.active) {
-      if (timing === Post && event.entity && event.databaseEntity) {
-        collectChange(info, event.entity as ObjectLiteral, EventActionType.Update, info.deleteDateGroup, event.databaseEntity, event.queryRunner)
+      if (timing === Post && event.entity && event.databaseEntity && isCollecting()) {
+        collectChange(info, event.entity as ObjectLiteral, type, groupOf(info), event.databaseEntity, event.queryRunner)
       }
       return
     }
     if (!this.isSavePath(info, event)) return
     const entity = event.entity as ObjectLiteral
-    return runInOrder(event.queryRunner, () =>
-      this.write(info, entity, timing, EventActionType.Update, info.deleteDateGroup, event.queryRunner, false, event.databaseEntity),
-    )
+    // The database copy is `previous`: TypeORM clears the primary key on the instance before Post Delete, the copy keeps it.
+    return runInOrder(event.queryRunner, () => this.write(info, entity, timing, type, groupOf(info), event.queryRunner, soft, event.databaseEntity))
   }
 
   /**

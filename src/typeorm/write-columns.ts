@@ -8,6 +8,22 @@ import type { EntityInfo } from '../metadata/entity-info'
  */
 export async function writeColumns(manager: EntityManager, info: EntityInfo, entity: ObjectLiteral, attrs: Iterable<string>): Promise<void> {
   const values: ObjectLiteral = {}
-  for (const attr of attrs) values[attr] = info.read(entity, attr) ?? null
+  for (const attr of attrs) setPath(values, attr, info.read(entity, attr) ?? null)
   await manager.createQueryBuilder().update(info.metadata.target).set(values).whereEntity(entity).callListeners(false).updateEntity(false).execute()
+}
+
+/**
+ * Puts `value` at a dotted path: TypeORM's `set()` takes an embedded column as
+ * a nested object (`{ creds: { pin } }`); a dotted key would be ignored and
+ * the column written as NULL. Objects on the way are copied, never the
+ * entity's own.
+ */
+function setPath(target: ObjectLiteral, path: string, value: unknown): void {
+  const parts = path.split('.')
+  let node = target
+  for (const part of parts.slice(0, -1)) {
+    const next: unknown = node[part]
+    node = node[part] = typeof next === 'object' && next !== null ? { ...next } : {}
+  }
+  node[parts[parts.length - 1]!] = value
 }

@@ -3,6 +3,7 @@ import { AttributeGroup } from '../basics/attribute-group'
 import { EventActionType } from '../basics/event-action-type'
 import { touchedOf } from '../dispatch/entity-state'
 import type { EntityInfo } from '../metadata/entity-info'
+import { writtenColumns } from './typeorm-internals'
 
 // The groups of TypeORM's write events: what an INSERT or UPDATE touches and what it wrote.
 
@@ -35,30 +36,25 @@ export function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
   return new AttributeGroup(names)
 }
 
-/** Equal as TypeORM's change detection would also judge them: same primitive, same time, same JSON. */
-function sameValue(a: unknown, b: unknown): boolean {
-  if (a === b) return true
-  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime()
-  if (a !== null && b !== null && typeof a === 'object' && typeof b === 'object') return JSON.stringify(a) === JSON.stringify(b)
-  return false
-}
-
 /**
- * @internal The group of a Post Update: what the UPDATE wrote. TypeORM keeps a column in
- * `updatedColumns` once it differed, even when the Pre handler set it back to
- * the stored value (a name lower-cased to what is stored): TypeORM then does
- * not write it, so it is not part of the event, nor of its audit entry.
+ * @internal The group of a Post Update: what the UPDATE wrote. TypeORM keeps a
+ * column in `updatedColumns` once it differed, even when the Pre handler set
+ * it back to the stored value (a name lower-cased to what is stored): TypeORM
+ * then does not write it, so it is not part of the event, nor of its audit
+ * entry. The version and update-date columns, which TypeORM's UPDATE always
+ * sets, are part of it.
  */
 export function postUpdateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
   const group = updateGroup(event)
-  const entity = event.entity as ObjectLiteral
-  const stored = event.databaseEntity
-  let unwritten: Set<string> | undefined
-  for (const column of event.updatedColumns) {
-    if (column.relationMetadata) continue
-    if (sameValue(column.getEntityValue(entity), column.getEntityValue(stored))) (unwritten ??= new Set()).add(column.propertyPath)
+  const { metadata } = event
+  const written = writtenColumns(metadata, event.entity as ObjectLiteral, event.databaseEntity)
+  const names = [...group].filter((name) => {
+    const column = metadata.findColumnWithPropertyPath(name)
+    return !column || column.relationMetadata !== undefined || written.has(column)
+  })
+  // TypeORM's UPDATE always sets these (version + 1, the current time), even when the new time reads as the old one.
+  for (const column of [metadata.versionColumn, metadata.updateDateColumn]) {
+    if (column && !names.includes(column.propertyPath)) names.push(column.propertyPath)
   }
-  if (!unwritten) return group
-  const skip = unwritten
-  return new AttributeGroup([...group].filter((name) => !skip.has(name)))
+  return names.length === group.size && names.every((name) => group.has(name)) ? group : new AttributeGroup(names)
 }

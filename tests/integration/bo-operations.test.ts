@@ -1013,7 +1013,7 @@ describe(`Business-object operations (${DB})`, () => {
       await orders().save(o)
       expect(recorded).toEqual([
         [`BoOrder#${id}`, Pre, Update, g('customer', 'note')],
-        [`BoOrder#${id}`, Post, Update, g('customer', 'note')],
+        [`BoOrder#${id}`, Post, Update, g('customer', 'note', 'updatedAt')], // TypeORM's UPDATE also sets updatedAt
       ])
       // TypeORM's UPDATE writes the changed column; the unchanged touched one is written by a
       // second, targeted UPDATE in the same transaction.
@@ -1028,7 +1028,7 @@ describe(`Business-object operations (${DB})`, () => {
       await orders().save(o)
       expect(recorded).toEqual([
         [`BoOrder#${id}`, Pre, Update, ['quantity']],
-        [`BoOrder#${id}`, Post, Update, ['quantity']],
+        [`BoOrder#${id}`, Post, Update, g('quantity', 'updatedAt')],
       ])
       expect(await row(id)).toMatchObject({ customer: 'changed', note: 'n', quantity: 7 })
     })
@@ -1047,7 +1047,7 @@ describe(`Business-object operations (${DB})`, () => {
       await orders().save(o)
       expect(recorded).toEqual([
         [`BoOrder#${o.id}`, Pre, Update, ['customer']],
-        [`BoOrder#${o.id}`, Post, Update, ['customer']],
+        [`BoOrder#${o.id}`, Post, Update, g('customer', 'updatedAt')],
       ])
     })
 
@@ -1079,9 +1079,9 @@ describe(`Business-object operations (${DB})`, () => {
         [`BoOrder#${b!.id}`, Pre, Load, ALL],
         [`BoOrder#${b!.id}`, Post, Load, ALL],
         [`BoOrder#${a!.id}`, Pre, Update, g('status', 'note')],
-        [`BoOrder#${a!.id}`, Post, Update, g('status', 'note')],
+        [`BoOrder#${a!.id}`, Post, Update, g('status', 'note', 'updatedAt')],
         [`BoOrder#${b!.id}`, Pre, Update, g('status', 'note')],
-        [`BoOrder#${b!.id}`, Post, Update, g('status', 'note')],
+        [`BoOrder#${b!.id}`, Post, Update, g('status', 'note', 'updatedAt')],
       ])
       expect(seen.filter((s) => s.type === Update).every((s) => s.inTransaction)).toBe(true)
       expect(await row(a!.id)).toMatchObject({ status: 'closed', note: 'bulk', quantity: 1 })
@@ -1103,7 +1103,7 @@ describe(`Business-object operations (${DB})`, () => {
       // the first row was written before the second refused
       expect(recorded.filter((r) => r[2] === Update)).toEqual([
         [`BoOrder#${a!.id}`, Pre, Update, ['status']],
-        [`BoOrder#${a!.id}`, Post, Update, ['status']],
+        [`BoOrder#${a!.id}`, Post, Update, g('status', 'updatedAt')],
         [`BoOrder#${b!.id}`, Pre, Update, ['status']],
       ])
       expect(await row(a!.id)).toMatchObject({ status: 'open' })

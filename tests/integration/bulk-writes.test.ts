@@ -119,7 +119,7 @@ describe(`Bulk writes (${DB})`, () => {
   describe('with the event-action subscriber', () => {
     let ds: DataSource
     beforeAll(async () => {
-      ds = await openDataSource(entities)
+      ds = await openDataSource(entities, { allowClear: true }) // beforeEach empties the tables with clear()
     })
     afterAll(() => ds.destroy())
 

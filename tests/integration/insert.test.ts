@@ -36,7 +36,7 @@ class Account {
 describe(`Insert (${DB})`, () => {
   let ds: DataSource
   beforeAll(async () => {
-    ds = await openDataSource([Account])
+    ds = await openDataSource([Account], { allowClear: true }) // beforeEach empties the table with clear()
   })
   afterAll(() => ds.destroy())
   beforeEach(async () => {

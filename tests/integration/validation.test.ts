@@ -184,7 +184,7 @@ describe(`Validation (${DB})`, () => {
   describe('on by default', () => {
     let ds: DataSource
     beforeAll(async () => {
-      ds = await openDataSource(entities)
+      ds = await openDataSource(entities, { allowClear: true }) // beforeEach empties the tables with clear()
     })
     afterAll(() => ds.destroy())
     beforeEach(async () => {

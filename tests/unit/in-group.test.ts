@@ -42,7 +42,8 @@ describe('inGroup / anyInGroup', () => {
     expect(inGroup(customer, 'orders', group)).toBe(true)
     expect(inGroup(customer, unchecked('address.postcode'), group)).toBe(true)
     expect(inGroup(customer, unchecked('address.street'), group)).toBe(false)
-    expect(inGroup(customer, 'address', group)).toBe(false)
+    // An embedded's name is in the group when one of its columns is (issue 17).
+    expect(inGroup(customer, 'address', group)).toBe(true)
   })
 
   it('knows inherited columns', () => {
@@ -71,7 +72,8 @@ describe('inGroup / anyInGroup', () => {
     expect(anyInGroup(customer, 'name', group)).toBe(true)
     expect(anyInGroup(customer, 'id', group)).toBe(false)
     expect(anyInGroup(customer, ['id', 'name'], group)).toBe(true)
-    expect(anyInGroup(customer, ['id', 'address'], group)).toBe(false)
+    expect(anyInGroup(customer, ['id', 'address'], group)).toBe(true)
+    expect(anyInGroup(customer, ['id'], new AttributeGroup(['addressLine']))).toBe(false)
     expect(anyInGroup(customer, [], group)).toBe(false)
   })
 

@@ -1,5 +1,5 @@
 /**
- * Guards the TypeORM internals that src/typeorm-internals.ts (and the
+ * Guards the TypeORM internals that src/typeorm/ (and the
  * subscriber's afterLoad) depend on. When a TypeORM release moves one of
  * them, a test here fails with a message that names the missing piece,
  * instead of event actions silently firing in the wrong places.
@@ -24,7 +24,7 @@ import {
   type LoadEvent,
 } from 'typeorm'
 import type * as Lib from '../../src'
-import type * as Internals from '../../src/typeorm/typeorm-internals'
+import type * as Internals from '../../src/typeorm/internal-work'
 import type * as Db from '../support/database'
 
 /** The version of the TypeORM that `import 'typeorm'` loads in this run. */
@@ -37,7 +37,7 @@ function need(ok: unknown, piece: string, why: string): void {
   if (!ok) {
     throw new Error(
       `TypeORM ${TYPEORM_VERSION} changed an internal that typeorm-event-actions depends on: ${piece}. ${why} ` +
-        `Update src/typeorm-internals.ts (and this test) for this TypeORM release.`,
+        `Update src/typeorm/ (and this test) for this TypeORM release.`,
     )
   }
 }
@@ -62,6 +62,15 @@ const LOADER_PATH = 'typeorm/persistence/SubjectDatabaseEntityLoader'
 const SOFT_DELETE_PATH = 'typeorm/query-builder/SoftDeleteQueryBuilder'
 const TRANSFORMER_PATH = 'typeorm/query-builder/transformer/RawSqlResultsToEntityTransformer'
 const DRIVER_UTILS_PATH = 'typeorm/driver/DriverUtils'
+const METADATA_BUILDER_PATH = 'typeorm/connection/ConnectionMetadataBuilder'
+const DIFF_PATH = 'typeorm/persistence/SubjectChangedColumnsComputer'
+const PERSIST_PATH = 'typeorm/persistence/EntityPersistExecutor'
+const SUBJECT_EXECUTOR_PATH = 'typeorm/persistence/SubjectExecutor'
+const TREE_EXECUTORS: [string, string, string[]][] = [
+  ['typeorm/persistence/tree/ClosureSubjectExecutor', 'ClosureSubjectExecutor', ['insert', 'update', 'remove']],
+  ['typeorm/persistence/tree/MaterializedPathSubjectExecutor', 'MaterializedPathSubjectExecutor', ['insert', 'update']],
+  ['typeorm/persistence/tree/NestedSetSubjectExecutor', 'NestedSetSubjectExecutor', ['insert', 'update', 'remove']],
+]
 
 const WHY = {
   loader:
@@ -75,6 +84,14 @@ const WHY = {
     'The Load group is the selection the query made: RawSqlResultsToEntityTransformer.transform(rawResults, alias) is wrapped to note, per entity, ' +
     'which column aliases the raw rows hold, and afterLoad (called right after transform) reads it.',
   pojo: 'The subscriber ignores afterLoad of non-instances because they are the read-backs of generated values.',
+  trees: "A save() of a tree entity keeps the tree with QueryBuilder writes; the library runs the tree executors' methods as internal work, which the bulk-write guard lets through.",
+  diff: 'The Post Update group is what the UPDATE wrote, asked of SubjectChangedColumnsComputer.computeDiffColumns(subject) with a subject-shaped object.',
+  persist:
+    'A save()/remove() inside a caller\'s transaction that rejects makes it rollback-only: EntityPersistExecutor.prototype.execute is wrapped.',
+  inserted: 'The Post Insert group holds foreign keys set by cascades: SubjectExecutor.prototype.broadcastAfterEventsForAll is wrapped to read insertSubjects[].insertedValueSet.',
+  clear: 'clear() is refused for entities with event actions: EntityManager.prototype.clear is wrapped.',
+  subscribers:
+    'ConnectionMetadataBuilder.buildSubscribers(list) is wrapped to place the library\'s subscriber where it is listed and to build a configured one without registering it globally.',
 }
 
 /** The four write QueryBuilder classes the library wraps. */
@@ -120,6 +137,23 @@ describe(`TypeORM internals (TypeORM ${TYPEORM_VERSION})`, () => {
     for (const [name, cls] of builders) {
       need(typeof cls.prototype.execute === 'function', `${name}.prototype.execute is missing`, WHY.execute)
     }
+  })
+
+  it('the tree subject executors, computeDiffColumns, the persist and subject executors, clear() and buildSubscribers exist', () => {
+    for (const [path, name, methods] of TREE_EXECUTORS) {
+      const Executor = internal<Proto>(path, name, WHY.trees)
+      for (const method of methods) need(typeof Executor.prototype[method] === 'function', `${name}.prototype.${method} is missing`, WHY.trees)
+    }
+    const Diff = internal<Proto>(DIFF_PATH, 'SubjectChangedColumnsComputer', WHY.diff)
+    need(typeof Diff.prototype.computeDiffColumns === 'function', 'SubjectChangedColumnsComputer.prototype.computeDiffColumns is missing', WHY.diff)
+    const Persist = internal<Proto>(PERSIST_PATH, 'EntityPersistExecutor', WHY.persist)
+    need(typeof Persist.prototype.execute === 'function', 'EntityPersistExecutor.prototype.execute is missing', WHY.persist)
+    const Executor = internal<Proto>(SUBJECT_EXECUTOR_PATH, 'SubjectExecutor', WHY.inserted)
+    need(typeof Executor.prototype.broadcastAfterEventsForAll === 'function', 'SubjectExecutor.prototype.broadcastAfterEventsForAll is missing', WHY.inserted)
+    const { EntityManager } = require('typeorm') as Record<string, Proto>
+    need(typeof EntityManager?.prototype.clear === 'function', 'EntityManager.prototype.clear is missing', WHY.clear)
+    const Builder = internal<Proto>(METADATA_BUILDER_PATH, 'ConnectionMetadataBuilder', WHY.subscribers)
+    need(typeof Builder.prototype.buildSubscribers === 'function', 'ConnectionMetadataBuilder.prototype.buildSubscribers is missing', WHY.subscribers)
   })
 
   it('InsertQueryBuilder has getValueSets', () => {
@@ -185,7 +219,7 @@ describe(`TypeORM internals, behaviour (TypeORM ${TYPEORM_VERSION})`, () => {
 
   beforeAll(async () => {
     lib = require('../../src') as typeof Lib
-    isInternalLoad = (require('../../src/typeorm/typeorm-internals') as typeof Internals).isInternalLoad
+    isInternalLoad = (require('../../src/typeorm/internal-work') as typeof Internals).isInternalLoad
     const db = require('../support/database') as typeof Db
     ds = await db.openDataSource([Item], {}, { subscribers: [Probe] })
   })

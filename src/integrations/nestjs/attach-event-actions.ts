@@ -3,7 +3,7 @@ import { AuditEntry } from '../../audit/audit-entry'
 import { HardError } from '../../basics/errors'
 import { EventActionSubscriber } from '../../setup/event-action-subscriber'
 import type { EventActionsConfig } from '../../setup/event-actions-config'
-import { SUBSCRIBER_MARK } from '../../typeorm/typeorm-internals'
+import { SUBSCRIBER_MARK } from '../../typeorm/our-subscriber'
 
 function isSubscriberInstance(s: object): boolean {
   return (s as Record<symbol, unknown>)[SUBSCRIBER_MARK] === true

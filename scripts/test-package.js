@@ -10,7 +10,11 @@
 //   - compiles a TypeScript app and an exports check with strict and
 //     skipLibCheck: false, and runs them, a CommonJS app and an ES module app
 //     on SQLite (tests/package/);
-//   - runs the bin with --help.
+//   - runs the bin with --help;
+//   - installs the tarball into a second, fresh app as a user would (npm
+//     fetches the required peers) and makes sure npm has no install script
+//     to report for it (npm 11's allowScripts), and that the one a SQLite
+//     user must allow (sqlite3's) is what the README says.
 // Then it breaks a copy of the install on purpose (one export removed) and
 // makes sure the export comparison notices, so this check cannot pass vacuously.
 //
@@ -31,6 +35,9 @@ const ts = require(path.join(root, 'node_modules', 'typescript'))
 const pkg = JSON.parse(fs.readFileSync(path.join(root, 'package.json'), 'utf8'))
 const PEERS = ['typeorm', 'sqlite3', 'reflect-metadata', 'class-validator', 'typescript', '@types/node']
 const BIN = Object.keys(pkg.bin ?? {})[0]
+const INSTALL_SCRIPTS = ['preinstall', 'install', 'postinstall', 'prepare']
+// npm's notice at the end of an install, and its policy field's name.
+const SCRIPT_NOTICE = /allowScripts|install scripts/i
 
 const started = Date.now()
 const failures = []
@@ -206,6 +213,58 @@ function exportsCheckSource(expected) {
   ].join('\n')
 }
 
+// What npm's install-script policy (allowScripts, npm 11) says about an app:
+// the packages whose install scripts the app has not reviewed, or undefined
+// on an npm without the policy.
+function pendingInstallScripts(app) {
+  const result = run('npm', ['install-scripts', 'ls'], { cwd: app })
+  const out = result.stdout + result.stderr
+  if (result.status !== 0 && /unknown command|Unknown command/i.test(out)) return undefined
+  if (result.status !== 0) throw new Error(`npm install-scripts ls exited with ${result.status}\n${out}`)
+  if (/No packages with unreviewed install scripts/.test(out)) return []
+  return [...out.matchAll(/^\s+(\S+)@\S+ \(/gm)].map((m) => m[1])
+}
+
+function checkInstallScripts(tmp, tarball) {
+  const fresh = path.join(tmp, 'fresh-app')
+  check('install: the package has no install script and no dependency of its own', () => {
+    const manifest = JSON.parse(fs.readFileSync(path.join(tmp, 'app', 'node_modules', pkg.name, 'package.json'), 'utf8'))
+    const scripts = INSTALL_SCRIPTS.filter((name) => manifest.scripts?.[name])
+    if (scripts.length) throw new Error(`the packed package.json has install scripts: ${scripts.join(', ')}`)
+    const dependencies = Object.keys(manifest.dependencies ?? {})
+    if (dependencies.length) throw new Error(`the packed package.json has dependencies (peers only, please): ${dependencies.join(', ')}`)
+    // Its allowScripts (the repository's own, for sqlite3 and better-sqlite3) is inert here: npm reads the root project's only.
+  })
+
+  check('install: npm install <tarball> in a fresh app (peers fetched) is silent about install scripts', () => {
+    fs.mkdirSync(fresh)
+    fs.writeFileSync(path.join(fresh, 'package.json'), JSON.stringify({ name: 'fresh-app', private: true }, null, 2))
+    const result = runOk('npm', ['install', '--prefer-offline', '--no-audit', '--no-fund', tarball], { cwd: fresh })
+    const out = result.stdout + result.stderr
+    if (SCRIPT_NOTICE.test(out)) throw new Error(`npm install printed a notice about install scripts:\n${out}`)
+    const pending = pendingInstallScripts(fresh)
+    if (pending?.length) throw new Error(`npm lists unreviewed install scripts: ${pending.join(', ')}`)
+  })
+
+  check("install: sqlite3's install script is the one the README tells a SQLite user to allow", () => {
+    // --ignore-scripts: compiling sqlite3 here would take minutes; npm still knows it has an install script.
+    const sqlite3 = pkg.devDependencies.sqlite3
+    runOk('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', `sqlite3@${sqlite3}`], { cwd: fresh })
+    const before = pendingInstallScripts(fresh)
+    if (before === undefined) {
+      console.log('      (this npm has no install-script policy: nothing to allow)')
+      return
+    }
+    if (before.join() !== 'sqlite3') throw new Error(`expected npm to list sqlite3's install script alone, got: ${before.join(', ') || 'none'}`)
+    const manifest = path.join(fresh, 'package.json')
+    fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), allowScripts: { sqlite3: true } }, null, 2))
+    const after = pendingInstallScripts(fresh)
+    if (after?.length) throw new Error(`with "allowScripts": { "sqlite3": true }, npm still lists: ${after.join(', ')}`)
+    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
+    if (!readme.includes('"allowScripts": { "sqlite3": true }')) throw new Error('README.md does not show "allowScripts": { "sqlite3": true }')
+  })
+}
+
 function main() {
   const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'typeorm-event-actions-package-'))
   const app = path.join(tmp, 'app')
@@ -271,6 +330,8 @@ function main() {
         if (!result.stdout.includes(done)) throw new Error(`${file} did not finish:\n${result.stdout}${result.stderr}`)
       })
     }
+
+    checkInstallScripts(tmp, tarball.file)
 
     check(`bin: npx ${BIN} --help`, () => {
       if (!BIN) throw new Error('package.json has no bin')

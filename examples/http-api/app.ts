@@ -4,10 +4,12 @@
  * bound to pre- and post-action events; the admin edit `PATCH /orders/:id`
  * (`orders:update`) is not. The same routes on Express and on Koa.
  */
+import { bodyParser } from '@koa/bodyparser'
 import express from 'express'
+import createError from 'http-errors'
 import Koa from 'koa'
 import type { DataSource, EntityManager } from 'typeorm'
-import { ActionEvents, EventActionTiming, expressEventActions, koaEventActions, SoftError, type ActionUser } from '../../src'
+import { ActionEvents, EventActionTiming, expressEventActions, koaEventActions, SoftError, type ActionUser, type EventActionsConfig } from '../../src'
 import { Order, OrderLine } from '../../demo/entities'
 
 /** What the warehouse was told, for the tests and the console. */
@@ -44,6 +46,15 @@ interface OrderInput {
   lines?: { product: string; quantity: number; price: number }[]
 }
 
+/** How the shop is set up besides its data source and action events. */
+export interface ShopOptions {
+  /** Where error answers are logged (a 4xx as one line, a 500 with its stack). Defaults to `console`. */
+  logger?: EventActionsConfig['logger']
+}
+
+/** The largest JSON body the shop accepts, on both adapters (express.json()'s default): more answers 413. */
+export const BODY_LIMIT = '100kb'
+
 const notFound = (id: number): SoftError => SoftError.of('order.notFound', { id }, { attribute: 'id', defaultMessage: 'no order {id}' })
 
 async function createOrder(manager: EntityManager, input: OrderInput): Promise<Order> {
@@ -70,7 +81,7 @@ async function editOrder(manager: EntityManager, id: number, input: { customer?:
 }
 
 /** The shop on Express: two lines (`middleware`, `errorHandler`) bring in action events. */
-export function createExpressApp(dataSource: DataSource, events: ActionEvents): express.Express {
+export function createExpressApp(dataSource: DataSource, events: ActionEvents, options: ShopOptions = {}): express.Express {
   const app = express()
   const actions = expressEventActions({
     events,
@@ -78,8 +89,10 @@ export function createExpressApp(dataSource: DataSource, events: ActionEvents): 
     resolveUser: (req) => userFrom(req.headers['x-user']),
     // The languages the shop has texts for (demo/messages.ts): Accept-Language picks one.
     locales: ['en', 'ru'],
+    logger: options.logger,
   })
-  app.use(express.json())
+  // Malformed JSON (400) and a body over the limit (413) reach actions.errorHandler with their status.
+  app.use(express.json({ limit: BODY_LIMIT }))
   // Mounted per route, so that action handlers get the route params (the order id).
   const action = actions.middleware as unknown as express.RequestHandler
   const manager = (req: express.Request): EntityManager => (req as { eventActions?: { manager?: EntityManager } }).eventActions!.manager!
@@ -93,35 +106,34 @@ export function createExpressApp(dataSource: DataSource, events: ActionEvents): 
     res.json(orderJson(await editOrder(manager(req), Number(req.params.id), req.body as { customer?: string })))
   })
   app.get('/orders/:id', action, async (req, res) => {
-    res.json(orderJson(await manager(req).findOne(Order, { where: { id: Number(req.params.id) }, relations: { lines: true } })))
+    const order = await manager(req).findOne(Order, { where: { id: Number(req.params.id) }, relations: { lines: true } })
+    // An http-errors error keeps its status: 404 with the same { errors } body as a SoftError.
+    if (!order) throw createError(404, `no order ${req.params.id}`)
+    res.json(orderJson(order))
   })
   app.use(actions.errorHandler)
   return app
 }
 
-async function jsonBody(req: import('node:http').IncomingMessage): Promise<unknown> {
-  let text = ''
-  for await (const chunk of req) text += String(chunk)
-  return text ? (JSON.parse(text) as unknown) : {}
-}
-
 /** The same shop on Koa (routing by hand, to need nothing but koa). */
-export function createKoaApp(dataSource: DataSource, events: ActionEvents): Koa {
+export function createKoaApp(dataSource: DataSource, events: ActionEvents, options: ShopOptions = {}): Koa {
   const app = new Koa()
+  const actions = koaEventActions({
+    events,
+    dataSource,
+    locales: ['en', 'ru'],
+    logger: options.logger,
+    // No router here: the order id comes from the path by hand.
+    resolveParams: (ctx) => ({ id: /^\/orders\/(\d+)/.exec(ctx.path)?.[1], query: ctx.query, body: ctx.request.body }),
+  })
+  // First, so that the body parser's 400 (malformed JSON) and 413 (too large) are answered like the routes' errors.
+  app.use(actions.errorHandler as unknown as Koa.Middleware)
+  app.use(bodyParser({ enableTypes: ['json'], jsonLimit: BODY_LIMIT }))
   app.use(async (ctx, next) => {
-    ;(ctx.request as { body?: unknown }).body = ctx.method === 'GET' ? undefined : await jsonBody(ctx.req)
     ctx.state.user = userFrom(ctx.headers['x-user'])
     await next()
   })
-  app.use(
-    koaEventActions({
-      events,
-      dataSource,
-      locales: ['en', 'ru'],
-      // No router here: the order id comes from the path by hand.
-      resolveParams: (ctx) => ({ id: /^\/orders\/(\d+)/.exec(ctx.path)?.[1], query: ctx.query, body: ctx.request.body }),
-    }) as unknown as Koa.Middleware,
-  )
+  app.use(actions as unknown as Koa.Middleware)
   app.use(async (ctx) => {
     const manager = ctx.state.manager as EntityManager
     const body = (ctx.request as { body?: unknown }).body as OrderInput & { customer?: string }
@@ -132,7 +144,12 @@ export function createKoaApp(dataSource: DataSource, events: ActionEvents): Koa 
       ctx.body = orderJson(await createOrder(manager, body))
     } else if (ctx.method === 'POST' && submit) ctx.body = orderJson(await submitOrder(manager, Number(submit[1])))
     else if (ctx.method === 'PATCH' && item) ctx.body = orderJson(await editOrder(manager, Number(item[1]), body))
-    else if (ctx.method === 'GET' && item) ctx.body = orderJson(await manager.findOne(Order, { where: { id: Number(item[1]) }, relations: { lines: true } }))
+    else if (ctx.method === 'GET' && item) {
+      const order = await manager.findOne(Order, { where: { id: Number(item[1]) }, relations: { lines: true } })
+      // Koa's ctx.throw makes an http-errors error: 404 with the same { errors } body as a SoftError.
+      if (!order) ctx.throw(404, `no order ${item[1]}`)
+      ctx.body = orderJson(order)
+    }
   })
   return app
 }

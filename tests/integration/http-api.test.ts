@@ -5,12 +5,26 @@
  */
 import http from 'node:http'
 import type { AddressInfo } from 'node:net'
+import createError from 'http-errors'
 import type { DataSource } from 'typeorm'
 import { createExpressApp, createKoaApp, shopEvents, warehouseLog } from '../../examples/http-api/app'
 import { demoEntities, Order } from '../../demo/entities'
-import { AuditEntry, EventActionTiming, type ActionChange, type ActionEvents, type ActionUser } from '../../src'
+import {
+  AuditEntry,
+  EventActionTiming,
+  EventActionType,
+  expressEventActions,
+  HardError,
+  koaEventActions,
+  withEventActions,
+  type ActionChange,
+  type ActionEvents,
+  type ActionUser,
+} from '../../src'
 import { defaultActionName } from '../../src/integrations/http/http-action'
+import { resolveConfig } from '../../src/setup/event-actions-config'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
+import { RecordingLogger } from './nestjs/recording-logger'
 
 const { Pre, Post } = EventActionTiming
 
@@ -45,12 +59,39 @@ describe('defaultActionName', () => {
   })
 })
 
+describe('the logger option', () => {
+  it.each([
+    ['expressEventActions', (logger: unknown) => expressEventActions({ events: shopEvents(), logger: logger as never })],
+    ['koaEventActions', (logger: unknown) => koaEventActions({ events: shopEvents(), logger: logger as never })],
+  ])('%s refuses a logger without info, warn and error, naming what is missing', (name, make) => {
+    expect(() => make({ info() {}, error() {} })).toThrow(HardError)
+    expect(() => make({ info() {}, error() {} })).toThrow(`${name}: logger must have info, warn and error methods (console, pino and winston do), got object without warn`)
+    expect(() => make(null)).toThrow('without info, warn, error')
+    expect(() => make(console)).not.toThrow()
+  })
+
+  it("EventActionsConfig.logger (withEventActions): the default onAfterCommitError logs there, one entry with the stack", () => {
+    const logger = new RecordingLogger()
+    const { onAfterCommitError } = resolveConfig({ logger })
+
+    onAfterCommitError(new Error('mail server down'), { entityName: 'Order', timing: Post, type: EventActionType.Insert })
+
+    expect(logger.lines).toEqual([
+      { level: 'error', args: [expect.stringMatching(/^typeorm-event-actions: an afterCommit callback of Order Post Insert failed\nError: mail server down\n +at /)] },
+    ])
+    expect(() => withEventActions({ type: 'sqlite', database: ':memory:' }, { logger: { warn() {} } as never })).toThrow(
+      'EventActionsConfig.logger must have info, warn and error methods (console, pino and winston do), got object without info, error',
+    )
+  })
+})
+
 describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, (adapter) => {
   let ds: DataSource
   let events: ActionEvents
   let server: http.Server
   let base: string
   const calls: Call[] = []
+  const logger = new RecordingLogger()
   /** Unbinds the handlers a test bound for itself. */
   const unbinds: (() => void)[] = []
 
@@ -87,15 +128,15 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
   }
   const callsOf = (handler: string) => calls.filter((c) => c.handler === handler)
 
-  async function call(method: string, path: string, options: { user?: string; requestId?: string; body?: unknown } = {}) {
+  async function call(method: string, path: string, options: { user?: string; requestId?: string; body?: unknown; rawBody?: string } = {}) {
     const headers: Record<string, string> = {}
     if (options.user !== undefined) headers['x-user'] = options.user
     if (options.requestId !== undefined) headers['x-request-id'] = options.requestId
-    if (options.body !== undefined) headers['content-type'] = 'application/json'
+    if (options.body !== undefined || options.rawBody !== undefined) headers['content-type'] = 'application/json'
     const response = await fetch(`${base}${path}`, {
       method,
       headers,
-      body: options.body === undefined ? undefined : JSON.stringify(options.body),
+      body: options.rawBody ?? (options.body === undefined ? undefined : JSON.stringify(options.body)),
     })
     const text = await response.text()
     return {
@@ -130,12 +171,12 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     events.bind('*', Pre, recordPre('*:pre'))
     events.bind('*', Post, recordPost('*:post'))
     if (adapter === 'express') {
-      const app = createExpressApp(ds, events)
+      const app = createExpressApp(ds, events, { logger })
       server = await new Promise<http.Server>((resolve, reject) => {
         const s = app.listen(0, '127.0.0.1', (error?: Error) => (error ? reject(error) : resolve(s)))
       })
     } else {
-      server = http.createServer(createKoaApp(ds, events).callback())
+      server = http.createServer(createKoaApp(ds, events, { logger }).callback())
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject)
         server.listen(0, '127.0.0.1', () => resolve())
@@ -155,6 +196,7 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
   beforeEach(() => {
     calls.length = 0
     warehouseLog.length = 0
+    logger.clear()
   })
 
   afterEach(() => {
@@ -273,6 +315,10 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     expect(res.body).toEqual({ errors: [{ attribute: 'user', key: 'action.signInRequired', message: 'sign in to submit an order' }] })
     expect(await statusOf(id)).toBe('open')
     expect(await countRows(ds, 'audit_entry')).toBe(auditBefore)
+    // A client error is logged as one line: method, path, status, request id, action and key; no stack.
+    expect(logger.lines).toEqual([
+      { level: 'warn', args: [`typeorm-event-actions: POST /orders/${id}/submit 400 request req-veto (orders:submit) action.signInRequired`] },
+    ])
     // The veto came from the first Pre handler: the later ones and every Post handler never ran.
     expect(calls).toEqual([])
     expect(warehouseLog).toEqual([])
@@ -333,7 +379,6 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     const id = await seedOrder('gina')
     const auditBefore = await countRows(ds, 'audit_entry')
     calls.length = 0
-    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined)
     const secret = new Error('SECRET-sync-handler-detail')
     unbinds.push(
       events.bind(
@@ -357,14 +402,14 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     expect(callsOf('submit:post')).toEqual([])
     expect(callsOf('*:post')).toEqual([])
     expect(warehouseLog).toEqual([])
-    // The error is logged on the server side.
-    expect(errors.mock.calls.some((args) => args.includes(secret))).toBe(true)
+    // The error is logged on the server side, with its stack, in one entry.
+    expect(logger.of('error')).toEqual([[expect.stringContaining(`POST /orders/${id}/submit 500 request ${res.requestId} (orders:submit) failed\nError: SECRET-sync-handler-detail\n    at `)]])
+    expect(logger.of('warn')).toEqual([])
   })
 
   it('a Pre handler throwing a plain Error answers 500 with no internals', async () => {
     const id = await seedOrder('hank')
     calls.length = 0
-    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined)
     const secret = new Error('SECRET-pre-handler-detail')
     unbinds.push(
       events.bind('orders:get', Pre, () => {
@@ -379,12 +424,11 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Internal Server Error' }] })
     expect(res.text).not.toMatch(/SECRET|stack|\bat \w/)
     expect(callsOf('*:post')).toEqual([])
-    expect(errors.mock.calls.some((args) => args.includes(secret))).toBe(true)
+    expect(logger.of('error')).toEqual([[expect.stringMatching(new RegExp(`^typeorm-event-actions: GET /orders/${id} 500 request req-500 \\(orders:get\\) failed\\nError: SECRET-pre-handler-detail\\n +at `))]])
   })
 
   it('a route failing with an unexpected error answers 500 with no internals, writes nothing and runs no Post handler', async () => {
     const orders = await countRows(ds, 'demo_order')
-    const errors = jest.spyOn(console, 'error').mockImplementation(() => undefined)
 
     // `lines` that is not an array makes the route's own code throw a TypeError.
     const res = await call('POST', '/orders', { user: 'ivan', body: { customer: 'ivan', lines: 'oops' } })
@@ -396,7 +440,46 @@ describe.each(['express', 'koa'] as const)(`HTTP action events on %s (${DB}, Typ
     expect(callsOf('*:pre')).toHaveLength(1)
     expect(callsOf('*:post')).toEqual([])
     expect(callsOf('create:post')).toEqual([])
-    expect(errors).toHaveBeenCalled()
+    expect(logger.of('error')).toEqual([[expect.stringMatching(/^typeorm-event-actions: POST \/orders 500 request \S+ \(orders:create\) failed\nTypeError: /)]])
+  })
+
+  describe('client errors keep their status, with the { errors } body of a SoftError and one log line', () => {
+    it('malformed JSON answers 400, logs one line, and no action starts', async () => {
+      const orders = await countRows(ds, 'demo_order')
+
+      const res = await call('POST', '/orders', { user: 'lena', requestId: 'req-json', rawBody: '{"customer": ' })
+
+      expect(res.status).toBe(400)
+      expect(res.requestId).toBe('req-json')
+      // express.json() (body-parser) marks its message as meant for the client; co-body (under @koa/bodyparser) does not.
+      const message = adapter === 'express' ? expect.stringMatching(/JSON/) : 'Bad Request'
+      expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.badRequest', message }] })
+      expect(res.text).not.toMatch(/SyntaxError|\bat \w/)
+      expect(await countRows(ds, 'demo_order')).toBe(orders)
+      expect(calls).toEqual([])
+      expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: POST /orders 400 request req-json (no action) error.badRequest'] }])
+    })
+
+    it('a body over the limit answers 413 and logs one line', async () => {
+      const res = await call('POST', '/orders', { user: 'lena', requestId: 'req-big', body: { customer: 'x'.repeat(200_000) } })
+
+      expect(res.status).toBe(413)
+      expect(res.requestId).toBe('req-big')
+      expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.payloadTooLarge', message: 'request entity too large' }] })
+      expect(calls).toEqual([])
+      expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: POST /orders 413 request req-big (no action) error.payloadTooLarge'] }])
+    })
+
+    it(`a route's http-errors 404 (${adapter === 'express' ? 'createError(404)' : 'ctx.throw(404)'}) answers 404 inside its action, which runs no Post handler`, async () => {
+      const res = await call('GET', '/orders/999999', { user: 'lena', requestId: 'req-404' })
+
+      expect(res.status).toBe(404)
+      expect(res.requestId).toBe('req-404')
+      expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.notFound', message: 'no order 999999' }] })
+      expect(callsOf('*:pre').map((c) => c.action)).toEqual(['orders:get'])
+      expect(callsOf('*:post')).toEqual([])
+      expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: GET /orders/999999 404 request req-404 (orders:get) error.notFound'] }])
+    })
   })
 
   it('two concurrent requests with different users never see each other’s user', async () => {

@@ -9,6 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { Length } from 'class-validator'
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
 import { createExpressApp, createKoaApp, shopEvents } from '../../examples/http-api/app'
+import { RecordingLogger } from './nestjs/recording-logger'
 import { demoEntities } from '../../demo/entities'
 import { shopTranslator } from '../../demo/messages'
 import {
@@ -162,11 +163,12 @@ describe.each(['express', 'koa'] as const)(`The example shop in two languages on
   let ds: DataSource
   let server: http.Server
   let base: string
+  const logger = new RecordingLogger()
 
   beforeAll(async () => {
     ds = await openDataSource(demoEntities)
     const events = shopEvents()
-    const app = adapter === 'express' ? createExpressApp(ds, events) : createKoaApp(ds, events).callback()
+    const app = adapter === 'express' ? createExpressApp(ds, events, { logger }) : createKoaApp(ds, events, { logger }).callback()
     server = http.createServer(app)
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
@@ -176,7 +178,10 @@ describe.each(['express', 'koa'] as const)(`The example shop in two languages on
     await new Promise((resolve) => server.close(resolve))
     await ds.destroy()
   })
-  beforeEach(() => setTranslator(shopTranslator))
+  beforeEach(() => {
+    setTranslator(shopTranslator)
+    logger.clear()
+  })
 
   async function post(path: string, body: unknown, headers: Record<string, string>) {
     const response = await fetch(`${base}${path}`, {
@@ -224,7 +229,6 @@ describe.each(['express', 'koa'] as const)(`The example shop in two languages on
   })
 
   it('a 500 says so in the client\'s language, with no internals', async () => {
-    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined)
     const res = await fetch(`${base}/orders`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-user': 'ann', 'accept-language': 'ru' },
@@ -233,7 +237,19 @@ describe.each(['express', 'koa'] as const)(`The example shop in two languages on
     expect(res.status).toBe(500)
     expect(await res.json()).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Внутренняя ошибка сервера' }] })
     // The server side keeps the real error.
-    expect(logged).toHaveBeenCalledWith(expect.stringContaining('orders:create'), expect.any(TypeError))
-    logged.mockRestore()
+    expect(logger.of('error')).toEqual([[expect.stringMatching(/\(orders:create\) failed\nTypeError: /)]])
+  })
+
+  it("a client error's status keeps its key, translated with the status and the error's message as {status} and {detail}", async () => {
+    setTranslator((key, params, locale) =>
+      key === 'error.notFound' && locale === 'ru' ? `ошибка ${String(params.status)}: ${String(params.detail)}` : shopTranslator(key, params, locale),
+    )
+    const russian = await fetch(`${base}/orders/999999`, { headers: { 'x-user': 'ann', 'accept-language': 'ru' } })
+    const english = await fetch(`${base}/orders/999999`, { headers: { 'x-user': 'ann' } })
+
+    expect(russian.status).toBe(404)
+    expect(await russian.json()).toEqual({ errors: [{ attribute: null, key: 'error.notFound', message: 'ошибка 404: no order 999999' }] })
+    expect(english.status).toBe(404)
+    expect(await english.json()).toEqual({ errors: [{ attribute: null, key: 'error.notFound', message: 'no order 999999' }] })
   })
 })

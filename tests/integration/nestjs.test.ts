@@ -23,6 +23,7 @@ import {
 import { EventActionsModule } from '../../src/integrations/nestjs/event-actions-module'
 import { countRows, DB, TYPEORM_MAJOR } from '../support/database'
 import { insertLocales, Note, noteEvents } from './nestjs/note'
+import { RecordingLogger } from './nestjs/recording-logger'
 import { call, gate, openedDataSources, published, startApp, timeline, typeOrmModule, type RunningApp } from './nestjs/notes-app'
 
 // TypeOrmModule warns through Nest's static logger when a module is declared, before any app's `logger: false` applies.
@@ -73,13 +74,15 @@ afterEach(() => {
 describe(`EventActionsModule.forRoot on NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
   let base: string
   let ds: DataSource
+  const logger = new RecordingLogger()
 
   beforeAll(async () => {
     // The DataSource has AuditEntry but no subscriber: the module adds it.
-    base = (await start([typeOrmModule({ entities: [Note, AuditEntry] }), EventActionsModule.forRoot()])).base
+    base = (await start([typeOrmModule({ entities: [Note, AuditEntry] }), EventActionsModule.forRoot({ logger })])).base
     ds = dataSourceOf()
   })
   afterAll(stop)
+  beforeEach(() => logger.clear())
 
   it("a request's write is audited with the request's user, action and request id; the handler sees the user", async () => {
     const res = await call(base, 'POST', '/notes', { user: 'alice', body: { title: 'first' }, headers: { 'x-request-id': 'req-1' } })
@@ -114,7 +117,6 @@ describe(`EventActionsModule.forRoot on NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.
   })
 
   it('a HardError answers 500 without internals; the server log has the error with the action and request id', async () => {
-    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined)
     const notes = await countRows(ds, 'nest_note')
 
     const res = await call(base, 'POST', '/notes', { user: 'alice', body: { title: 'boom' }, headers: { 'x-request-id': 'req-boom' } })
@@ -123,18 +125,18 @@ describe(`EventActionsModule.forRoot on NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.
     expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.internal', message: 'Internal Server Error' }] })
     expect(res.text).not.toMatch(/hunter2|db-internal|HardError/)
     expect(res.requestId).toBe('req-boom')
-    expect(logged).toHaveBeenCalledTimes(1)
-    const [message, error] = logged.mock.calls[0]!
-    expect(message).toContain('req-boom')
-    expect(message).toContain('notes:create')
-    expect(error).toBeInstanceOf(HardError)
-    expect((error as HardError).message).toContain('hunter2')
+    // One entry: the request, then the error with its stack.
+    expect(logger.lines).toEqual([
+      {
+        level: 'error',
+        args: [expect.stringMatching(/^typeorm-event-actions: POST \/notes 500 request req-boom \(notes:create\) failed\n\w*Error: connection to db-internal-7 refused \(password hunter2\)\n +at /)],
+      },
+    ])
     expect(await countRows(ds, 'nest_note')).toBe(notes)
   })
 
   it('answers and ctx.locale follow Accept-Language', async () => {
     setTranslator(russian)
-    jest.spyOn(console, 'error').mockImplementation(() => undefined)
 
     const refused = await call(base, 'POST', '/notes', { body: { title: '' }, headers: { 'accept-language': 'ru-RU,ru;q=0.9,en;q=0.8' } })
     const failed = await call(base, 'POST', '/notes', { body: { title: 'boom' }, headers: { 'accept-language': 'ru' } })
@@ -150,17 +152,51 @@ describe(`EventActionsModule.forRoot on NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.
     expect(insertLocales).toEqual(['ru'])
   })
 
-  it("Nest's own HttpExceptions keep their status and body (a route's NotFoundException, an unknown route)", async () => {
-    const logged = jest.spyOn(console, 'error').mockImplementation(() => undefined)
-
-    const missing = await call(base, 'GET', '/notes/missing/9')
-    const nowhere = await call(base, 'GET', '/nowhere')
+  it("Nest's own HttpExceptions keep their status and body (a route's NotFoundException, an unknown route), logged as one line each", async () => {
+    const missing = await call(base, 'GET', '/notes/missing/9', { headers: { 'x-request-id': 'req-missing' } })
+    const nowhere = await call(base, 'GET', '/nowhere', { headers: { 'x-request-id': 'req-nowhere' } })
 
     expect(missing.status).toBe(404)
     expect(missing.body).toEqual({ statusCode: 404, message: 'no note 9', error: 'Not Found' })
     expect(nowhere.status).toBe(404)
     expect(nowhere.body).toMatchObject({ statusCode: 404, error: 'Not Found' })
-    expect(logged).not.toHaveBeenCalled()
+    // No route, so no interceptor: the filter still echoes the request id.
+    expect([missing.requestId, nowhere.requestId]).toEqual(['req-missing', 'req-nowhere'])
+    expect(logger.lines).toEqual([
+      { level: 'warn', args: ['typeorm-event-actions: GET /notes/missing/9 404 request req-missing (notes:missing)'] },
+      { level: 'warn', args: ['typeorm-event-actions: GET /nowhere 404 request req-nowhere (no action)'] },
+    ])
+  })
+
+  it("malformed JSON keeps its 400 (Nest turns body-parser's SyntaxError into a BadRequestException) and is logged as one line", async () => {
+    const notes = await countRows(ds, 'nest_note')
+
+    const res = await fetch(`${base}/notes`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-request-id': 'req-json' }, body: '{"title": ' })
+
+    expect(res.status).toBe(400)
+    expect(res.headers.get('x-request-id')).toBe('req-json')
+    expect(await res.json()).toEqual({ statusCode: 400, message: expect.stringMatching(/JSON/), error: 'Bad Request' })
+    expect(await countRows(ds, 'nest_note')).toBe(notes)
+    expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: POST /notes 400 request req-json (no action)'] }])
+  })
+
+  it('a body over the limit keeps its 413, with the { errors } body of a SoftError, logged as one line', async () => {
+    const res = await call(base, 'POST', '/notes', { body: { title: 'x'.repeat(200_000) }, headers: { 'x-request-id': 'req-big' } })
+
+    expect(res.status).toBe(413)
+    expect(res.requestId).toBe('req-big')
+    expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.payloadTooLarge', message: 'request entity too large' }] })
+    expect(noteEvents).toEqual([])
+    expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: POST /notes 413 request req-big (no action) error.payloadTooLarge'] }])
+  })
+
+  it("a route's http-errors 404 keeps its status, with the { errors } body of a SoftError, logged as one line", async () => {
+    const res = await call(base, 'GET', '/notes/gone/7', { headers: { 'x-request-id': 'req-gone' } })
+
+    expect(res.status).toBe(404)
+    expect(res.requestId).toBe('req-gone')
+    expect(res.body).toEqual({ errors: [{ attribute: null, key: 'error.notFound', message: 'note 7 is gone' }] })
+    expect(logger.lines).toEqual([{ level: 'warn', args: ['typeorm-event-actions: GET /notes/gone/7 404 request req-gone (notes:gone) error.notFound'] }])
   })
 
   it("action events bound from a service to the injected ActionEvents: a Pre veto answers 400 and the route never runs", async () => {
@@ -287,6 +323,16 @@ describe(`forRootAsync, named data sources, manual initialization (${DB}, TypeOR
     expect(running!.app.get(ActionEvents)).toBeInstanceOf(ActionEvents)
   })
 
+  it("without a logger of its own, the module's filter logs to config.logger", async () => {
+    const logger = new RecordingLogger()
+    const { base } = await start([typeOrmModule({ entities: [Note, AuditEntry] }), EventActionsModule.forRoot({ config: { logger } })])
+
+    const res = await call(base, 'POST', '/notes', { body: { title: 'boom' }, headers: { 'x-request-id': 'req-config' } })
+
+    expect(res.status).toBe(500)
+    expect(logger.of('error')).toEqual([[expect.stringContaining('POST /notes 500 request req-config (notes:create) failed\n')]])
+  })
+
   it("a named data source: EventActionsModule.forRoot({ dataSource: 'notes' })", async () => {
     const { base } = await start([typeOrmModule({ name: 'notes', entities: [Note, AuditEntry] }), EventActionsModule.forRoot({ dataSource: 'notes' })], {
       dataSource: 'notes',
@@ -352,6 +398,10 @@ describe(`startups refused with an error naming what is missing (${DB}, TypeORM 
   it('options that are not what they should be, at declaration', () => {
     expect(() => EventActionsModule.forRoot({ resolveUser: 'req.user' as never })).toThrow(/resolveUser must be a function/)
     expect(() => EventActionsModule.forRoot({ events: {} as never })).toThrow(/events must be an ActionEvents registry/)
+    expect(() => EventActionsModule.forRoot({ logger: { info() {}, warn() {} } as never })).toThrow(
+      'EventActionsModule.forRoot: logger must have info, warn and error methods (console, pino and winston do), got object without error',
+    )
+    expect(() => EventActionsModule.forRoot({ config: { logger: console.log as never } })).toThrow(/EventActionsModule\.forRoot: config\.logger must have info, warn and error/)
     expect(() => EventActionsModule.forRootAsync({} as never)).toThrow(/needs \{ useFactory/)
   })
 })

@@ -2,7 +2,8 @@ import type { DataSource, EntityManager } from 'typeorm'
 import { runAction } from '../../actions/run-action'
 import type { ActionContext, ActionUser } from '../../scope/action-context'
 import type { ActionEvents } from '../../actions/action-events'
-import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
+import type { EventActionsConfig } from '../../setup/event-actions-config'
+import { defaultActionName, errorResponse, httpLogger, logErrorAnswer, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
 
 /** The parts of an Express request the middleware reads. */
 export interface ExpressRequestLike {
@@ -83,13 +84,23 @@ export interface ExpressEventActionsOptions {
    * the client's first choice is taken as it is.
    */
   locales?: readonly string[]
+  /**
+   * Where error answers are logged: a 4xx as one `warn` line (method, path,
+   * status, request id), a 500 with the error's stack through `error`.
+   * `console`, pino and winston fit. Defaults to `console`.
+   */
+  logger?: EventActionsConfig['logger']
 }
 
 /** What {@link expressEventActions} returns: the two things an app adds. */
 export interface ExpressEventActions {
   /** `app.use(actions.middleware)` before the routes. */
   middleware: (req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void
-  /** `app.use(actions.errorHandler)` after the routes: SoftError → 400 with field errors, anything else → 500. */
+  /**
+   * `app.use(actions.errorHandler)` after the routes: a SoftError answers 400
+   * with field errors, an error that carries a client status (a body
+   * parser's 400 or 413, an `http-errors` 404) keeps it, anything else 500.
+   */
   errorHandler: (error: unknown, req: ExpressRequestLike, res: ExpressResponseLike, next: ExpressNext) => void
 }
 
@@ -115,20 +126,22 @@ class ResponseNotOk extends Error {}
 // Long: the middleware and its error handler close over the same checked options.
 export function expressEventActions(options: ExpressEventActionsOptions): ExpressEventActions {
   const { events, dataSource } = options
+  const logger = httpLogger(options.logger, 'expressEventActions: logger')
   const resolveAction = options.resolveAction ?? ((req) => defaultActionName(req.method, req.path))
   const resolveUser = options.resolveUser ?? ((req) => req.user as ActionUser | undefined)
   const resolveParams = options.resolveParams ?? ((req) => ({ ...req.params, query: req.query, body: req.body }))
 
   const sendError = (
+    req: ExpressRequestLike,
     res: ExpressResponseLike,
     error: unknown,
-    action: string,
+    action: string | undefined,
     requestId: string,
     locale: string | undefined,
     end?: (...args: unknown[]) => unknown,
   ): void => {
     const { status, body } = errorResponse(error, locale)
-    if (status === 500) logServerError(error, action, requestId)
+    logErrorAnswer(logger, { method: req.method, path: req.path, requestId, action }, status, body.errors[0]?.key ?? null, error)
     if (res.headersSent) return
     if (end) {
       // The route's response was held back for the commit, which failed: answer with the error instead.
@@ -156,7 +169,7 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
         locale,
       }
     } catch (error) {
-      sendError(res, error, 'unknown', requestId, locale)
+      sendError(req, res, error, undefined, requestId, locale)
       return
     }
     let heldEnd: (() => void) | undefined
@@ -196,7 +209,7 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
         }
         // A Pre-action veto, a failed commit or a failing sync Post-action handler.
         res.end = originalEnd
-        sendError(res, error, action.name, requestId, action.locale, heldEnd ? originalEnd : undefined)
+        sendError(req, res, error, action.name, requestId, action.locale, heldEnd ? originalEnd : undefined)
       },
     )
   }
@@ -207,14 +220,16 @@ export function expressEventActions(options: ExpressEventActionsOptions): Expres
       return
     }
     const action = req.eventActions?.action
-    sendError(
-      res,
-      error,
-      action?.name ?? 'unknown',
-      action?.requestId ?? requestIdFrom(req.headers['x-request-id']),
-      // Requests the middleware never saw (it is mounted per route) still get their language.
-      action ? action.locale : requestLocale(options, req, req.headers['accept-language']),
-    )
+    // A request the middleware never saw (a body parser failed first; the middleware is mounted per route).
+    const requestId = action?.requestId ?? requestIdFrom(req.headers['x-request-id'])
+    if (!action) res.setHeader('x-request-id', requestId)
+    let locale: string | undefined
+    try {
+      locale = action ? action.locale : requestLocale(options, req, req.headers['accept-language'])
+    } catch (localeError) {
+      logErrorAnswer(logger, { method: req.method, path: req.path, requestId, action: undefined }, 500, null, localeError)
+    }
+    sendError(req, res, error, action?.name, requestId, locale)
   }
 
   return { middleware, errorHandler }

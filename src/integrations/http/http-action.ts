@@ -1,7 +1,10 @@
 import { randomUUID } from 'node:crypto'
+import { inspect } from 'node:util'
 import { SoftError, type LocalizedErrorEntry } from '../../basics/errors'
 import { DEFAULT_LOCALE, translate } from '../../basics/translator'
+import { checkLogger, type EventActionsConfig } from '../../setup/event-actions-config'
 import { localeFromAcceptLanguage } from './accept-language'
+import { carriedStatus, statusMessage } from './http-status'
 
 /** One entry of an HTTP error response: `{ attribute, key, message }`, the message in the request's language. */
 export type HttpErrorEntry = LocalizedErrorEntry
@@ -48,14 +51,22 @@ export function requestIdFrom(header: string | string[] | undefined): string {
 }
 
 /**
- * @internal A SoftError (a business rule said no, or validation failed)
- * becomes 400 with the field errors in `locale`; anything else 500 with no
- * internals.
+ * @internal What an error answers: a SoftError (a business rule said no, or
+ * validation failed) 400 with its field errors in `locale`; an error that
+ * carries an HTTP status by the ecosystem's convention (http-errors,
+ * body-parser, Koa's `ctx.throw`, NestJS's `HttpException`; see
+ * {@link carriedStatus}) that status, with the message key of the status and
+ * the error's message when it is meant for the client; anything else 500
+ * with no internals.
  */
 export function errorResponse(error: unknown, locale: string = DEFAULT_LOCALE): HttpErrorResponse {
   if (error instanceof SoftError) return { status: 400, body: { errors: error.localizedEntries(locale) } }
-  const message = translate('error.internal', {}, locale, 'Internal Server Error')
-  return { status: 500, body: { errors: [{ attribute: null, key: 'error.internal', message }] } }
+  const carried = carriedStatus(error)
+  const status = carried?.status ?? 500
+  const [key, text] = statusMessage(status)
+  const detail = carried?.exposed ? carried.message : undefined
+  const message = translate(key, detail === undefined ? { status } : { status, detail }, locale, detail || text)
+  return { status, body: { errors: [{ attribute: null, key, message }] } }
 }
 
 /** @internal How the HTTP middleware learns the request's language. */
@@ -74,9 +85,37 @@ export function requestLocale<R>(options: LocaleOptions<R>, req: R, header: stri
   return localeFromAcceptLanguage(header, options.locales)
 }
 
-/** @internal Logs a 500's error on the server side (the client never sees it). */
-export function logServerError(error: unknown, action: string, requestId: string): void {
-  console.error(`typeorm-event-actions: request ${requestId} (${action}) failed`, error)
+/** @internal The logger the integrations write to: {@link EventActionsConfig.logger}'s shape. */
+export type HttpLogger = NonNullable<EventActionsConfig['logger']>
+
+/** @internal `logger` checked, or `console` without one. */
+export function httpLogger(logger: EventActionsConfig['logger'], where: string): HttpLogger {
+  if (logger === undefined) return console
+  checkLogger(logger, where)
+  return logger
+}
+
+/** @internal The request an error answer is logged for. */
+export interface LoggedRequest {
+  readonly method: string
+  readonly path: string
+  readonly requestId: string
+  /** The action's name, or undefined when the request failed before it had one. */
+  readonly action: string | undefined
+}
+
+// Control characters (a newline in a path) would split the one line, or forge another.
+const oneLine = (text: string): string => text.replace(/[\u0000-\u001f\u007f]/g, '?')
+
+/**
+ * @internal Logs an error answer: a 4xx as one warning line (method, path,
+ * status, request id, action, message key), anything else as an error with
+ * the error's stack, which the client never sees.
+ */
+export function logErrorAnswer(logger: HttpLogger, request: LoggedRequest, status: number, key: string | null, error: unknown): void {
+  const line = `typeorm-event-actions: ${oneLine(`${request.method} ${request.path}`)} ${status} request ${request.requestId} (${request.action ?? 'no action'})`
+  if (status < 500) logger.warn(`${line}${key ? ` ${key}` : ''}`)
+  else logger.error(`${line} failed\n${inspect(error)}`)
 }
 
 // The one queue per request of its running actions.

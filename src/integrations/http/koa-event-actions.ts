@@ -2,7 +2,8 @@ import type { DataSource, EntityManager } from 'typeorm'
 import { runAction } from '../../actions/run-action'
 import type { ActionContext, ActionUser } from '../../scope/action-context'
 import type { ActionEvents } from '../../actions/action-events'
-import { defaultActionName, errorResponse, logServerError, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
+import type { EventActionsConfig } from '../../setup/event-actions-config'
+import { defaultActionName, errorResponse, httpLogger, logErrorAnswer, oneAtATimeOnSqlite, requestIdFrom, requestLocale } from './http-action'
 
 /** The parts of a Koa context the middleware uses. */
 export interface KoaContextLike {
@@ -58,6 +59,12 @@ export interface KoaEventActionsOptions {
    * the client's first choice is taken as it is.
    */
   locales?: readonly string[]
+  /**
+   * Where error answers are logged: a 4xx as one `warn` line (method, path,
+   * status, request id), a 500 with the error's stack through `error`.
+   * `console`, pino and winston fit. Defaults to `console`.
+   */
+  logger?: EventActionsConfig['logger']
 }
 
 class ResponseNotOk extends Error {}
@@ -67,23 +74,49 @@ class ResponseNotOk extends Error {}
  * before the downstream middleware (a veto answers 400), downstream inside the
  * action context, and Post-action handlers once it succeeded (with
  * `dataSource`: after the request's transaction committed). A SoftError
- * becomes 400 with field errors; anything else 500 with no internals.
+ * becomes 400 with field errors, an error that carries a client status
+ * (`ctx.throw(404)`, an `http-errors` error) keeps it, anything else 500 with
+ * no internals.
+ *
+ * Its `errorHandler`, mounted first, answers the same way for errors thrown
+ * before the action starts, such as a body parser's 400 (malformed JSON) or
+ * 413 (body too large).
  *
  * @example
  * ```ts
+ * const actions = koaEventActions({ events, dataSource })
+ * app.use(actions.errorHandler)
  * app.use(bodyParser())
- * app.use(koaEventActions({ events, dataSource }))
+ * app.use(actions)
  * app.use(router.routes())
  * ```
  */
-export function koaEventActions(options: KoaEventActionsOptions): (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void> {
+// Long: the middleware and its error handler close over the same checked options.
+export function koaEventActions(options: KoaEventActionsOptions): ((ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>) & {
+  /**
+   * Middleware to mount before the body parser: answers, as the middleware
+   * does, the errors thrown downstream of it that the middleware does not
+   * see (a body parser's 400 or 413), and logs them.
+   */
+  readonly errorHandler: (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>
+} {
   const { events, dataSource } = options
+  const logger = httpLogger(options.logger, 'koaEventActions: logger')
   const resolveAction = options.resolveAction ?? ((ctx) => defaultActionName(ctx.method, ctx.path))
   const resolveUser = options.resolveUser ?? ((ctx) => ctx.state.user as ActionUser | undefined)
   const resolveParams = options.resolveParams ?? ((ctx) => ({ ...ctx.params, query: ctx.query, body: ctx.request.body }))
+  // The request id the error handler gave a request, for the middleware to keep.
+  const requestIds = new WeakMap<object, string>()
 
-  return async (ctx, next) => {
-    const requestId = requestIdFrom(ctx.headers['x-request-id'])
+  const answer = (ctx: KoaContextLike, error: unknown, action: string | undefined, requestId: string, locale: string | undefined): void => {
+    const { status, body } = errorResponse(error, locale)
+    logErrorAnswer(logger, { method: ctx.method, path: ctx.path, requestId, action }, status, body.errors[0]?.key ?? null, error)
+    ctx.status = status
+    ctx.body = body
+  }
+
+  const middleware = async (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> => {
+    const requestId = requestIds.get(ctx) ?? requestIdFrom(ctx.headers['x-request-id'])
     ctx.set('x-request-id', requestId)
     let action: ActionContext | undefined
     let locale: string | undefined
@@ -112,10 +145,26 @@ export function koaEventActions(options: KoaEventActionsOptions): (ctx: KoaConte
       ))
     } catch (error) {
       if (error instanceof ResponseNotOk) return
-      const { status, body } = errorResponse(error, locale)
-      if (status === 500) logServerError(error, action?.name ?? 'unknown', requestId)
-      ctx.status = status
-      ctx.body = body
+      answer(ctx, error, action?.name, requestId, locale)
     }
   }
+
+  const errorHandler = async (ctx: KoaContextLike, next: () => Promise<unknown>): Promise<void> => {
+    const requestId = requestIdFrom(ctx.headers['x-request-id'])
+    requestIds.set(ctx, requestId)
+    ctx.set('x-request-id', requestId)
+    try {
+      await next()
+    } catch (error) {
+      let locale: string | undefined
+      try {
+        locale = requestLocale(options, ctx, ctx.headers['accept-language'])
+      } catch (localeError) {
+        logErrorAnswer(logger, { method: ctx.method, path: ctx.path, requestId, action: undefined }, 500, null, localeError)
+      }
+      answer(ctx, error, (ctx.state.action as ActionContext | undefined)?.name, requestId, locale)
+    }
+  }
+
+  return Object.assign(middleware, { errorHandler })
 }

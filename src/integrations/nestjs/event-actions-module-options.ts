@@ -54,6 +54,12 @@ export interface EventActionsModuleSettings extends EventActionsRequestOptions {
   config?: EventActionsConfig
   /** The action-event registry; injectable as `ActionEvents`. Defaults to a new, empty one. */
   events?: ActionEvents
+  /**
+   * Where the exception filter logs error answers (a 4xx as one `warn` line,
+   * a 5xx with the error's stack). `console`, pino and winston fit.
+   * Defaults to `config.logger`, else `console`.
+   */
+  logger?: EventActionsConfig['logger']
 }
 
 /**

@@ -1,6 +1,7 @@
 import type { DataSource } from 'typeorm'
 import { ActionEvents } from '../../actions/action-events'
 import { HardError } from '../../basics/errors'
+import { checkLogger } from '../../setup/event-actions-config'
 import { EventActions } from '../../operations/event-actions'
 import { attachEventActions } from './attach-event-actions'
 import { EventActionsExceptionFilter } from './event-actions-exception-filter'
@@ -54,6 +55,8 @@ function checkSettings(settings: EventActionsModuleSettings | null | undefined, 
   if (settings.events !== undefined && !(settings.events instanceof ActionEvents)) {
     throw new HardError(`${where}: events must be an ActionEvents registry (new ActionEvents())`)
   }
+  if (settings.logger !== undefined) checkLogger(settings.logger, `${where}: logger`)
+  if (settings.config?.logger !== undefined) checkLogger(settings.config.logger, `${where}: config.logger`)
   return settings
 }
 
@@ -64,8 +67,8 @@ function checkSettings(settings: EventActionsModuleSettings | null | undefined, 
  * `ActionEvents` registry injectable everywhere; and registers, for every
  * route, {@link EventActionsInterceptor} (each request runs as an action with
  * its user) and {@link EventActionsExceptionFilter} (SoftError → 400 with
- * field errors, anything else → 500). Nest, `@nestjs/typeorm` and rxjs are
- * loaded only when it is used.
+ * field errors, a client status such as 413 kept, anything else → 500).
+ * Nest, `@nestjs/typeorm` and rxjs are loaded only when it is used.
  *
  * Each write in a request commits on its own, as with the Express middleware
  * without `dataSource`: handlers write through injected repositories, which a
@@ -164,7 +167,12 @@ function build(registration: EventActionsModuleRegistration, imports: readonly u
       provide: APP_FILTER,
       inject: [SETTINGS, HttpAdapterHost],
       useFactory: ((s: EventActionsModuleSettings, httpAdapterHost: NestHttpAdapterHostLike) =>
-        new EventActionsExceptionFilter({ httpAdapterHost, resolveLocale: s.resolveLocale, locales: s.locales })) as FactoryProvider['useFactory'],
+        new EventActionsExceptionFilter({
+          httpAdapterHost,
+          resolveLocale: s.resolveLocale,
+          locales: s.locales,
+          logger: s.logger ?? s.config?.logger,
+        })) as FactoryProvider['useFactory'],
     })
   }
   const module = { module: EventActionsModule, global: true, imports: [...imports], providers, exports: [EventActions, ActionEvents] }

@@ -24,6 +24,7 @@ import {
 } from '@nestjs/common'
 import { APP_GUARD, NestFactory } from '@nestjs/core'
 import { getDataSourceToken, TypeOrmModule } from '@nestjs/typeorm'
+import createError from 'http-errors'
 import { DataSource, type DataSourceOptions } from 'typeorm'
 import { databaseOptions } from '../../../ormconfig'
 import {
@@ -139,6 +140,12 @@ export function notesController(dataSourceName = 'default'): Type<unknown> {
     @Get('missing/:id')
     missing(@Param('id') id: string): never {
       throw new NotFoundException(`no note ${id}`)
+    }
+
+    @Get('gone/:id')
+    gone(@Param('id') id: string): never {
+      // Not a Nest HttpException: an http-errors error, as a library built on it throws.
+      throw createError(404, `note ${id} is gone`)
     }
 
     @Post(':id/publish')

@@ -8,10 +8,17 @@ interface Loader {
   subjects: readonly { metadata: EntityMetadata; databaseEntity?: ObjectLiteral }[]
 }
 
+// The one cache, per entity, of its `select: false` columns that a save must read (none without event actions).
+const hiddenByMetadata = new WeakMap<EntityMetadata, readonly ColumnMetadata[]>()
+
 /** The `select: false` columns of an entity with event actions (none for the others). */
-function hiddenColumns(metadata: EntityMetadata): ColumnMetadata[] {
-  if (!entityInfo(metadata).active) return []
-  return metadata.columns.filter((c) => !c.isSelect && !c.isVirtual)
+function hiddenColumns(metadata: EntityMetadata): readonly ColumnMetadata[] {
+  let hidden = hiddenByMetadata.get(metadata)
+  if (!hidden) {
+    hidden = entityInfo(metadata).active ? metadata.columns.filter((c) => !c.isSelect && !c.isVirtual) : []
+    hiddenByMetadata.set(metadata, hidden)
+  }
+  return hidden
 }
 
 /**

@@ -24,7 +24,7 @@ import {
 import { defaultActionName } from '../../src/integrations/http/http-action'
 import { resolveConfig } from '../../src/setup/event-actions-config'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
-import { RecordingLogger } from './nestjs/recording-logger'
+import { RecordingLogger } from '../support/recording-logger'
 
 const { Pre, Post } = EventActionTiming
 

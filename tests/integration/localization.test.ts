@@ -9,7 +9,7 @@ import type { AddressInfo } from 'node:net'
 import { Length } from 'class-validator'
 import { Column, Entity, PrimaryGeneratedColumn, type DataSource } from 'typeorm'
 import { createExpressApp, createKoaApp, shopEvents } from '../../examples/http-api/app'
-import { RecordingLogger } from './nestjs/recording-logger'
+import { RecordingLogger } from '../support/recording-logger'
 import { demoEntities } from '../../demo/entities'
 import { shopTranslator } from '../../demo/messages'
 import {

@@ -23,7 +23,7 @@ import {
 import { EventActionsModule } from '../../src/integrations/nestjs/event-actions-module'
 import { countRows, DB, TYPEORM_MAJOR } from '../support/database'
 import { insertLocales, Note, noteEvents } from './nestjs/note'
-import { RecordingLogger } from './nestjs/recording-logger'
+import { RecordingLogger } from '../support/recording-logger'
 import { call, gate, openedDataSources, published, startApp, timeline, typeOrmModule, type RunningApp } from './nestjs/notes-app'
 
 // TypeOrmModule warns through Nest's static logger when a module is declared, before any app's `logger: false` applies.

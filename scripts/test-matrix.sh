@@ -7,6 +7,7 @@
 #   TYPEORMS="1"            the TypeORM majors (default: 0 1)
 #   NODE_MAJOR=22|24        on that Node instead of the machine's: see run_on_node below
 #   NEWER_MAJORS=0          with NODE_MAJOR: skip the pass on the dependency majors that need Node 22
+#   NEST_SMOKE=0|only       with NODE_MAJOR: skip the NestJS 12 smoke test, or run only it (no jest)
 #   NATIVE_BUILD_CACHE=dir  with NODE_MAJOR: where native builds are kept (default .tmp/native-builds;
 #                           a folder outside the clone lets a fresh clone's CI skip the compiles)
 #
@@ -64,7 +65,9 @@ build_natives() {
 # .tmp/node-22/runtime; the work tree is copied to .tmp/node-22/repo, where
 # `npm ci` (with that Node running npm) installs the locked dependencies and
 # the native modules are built for that Node (cached in .tmp/native-builds).
-# Then the matrix runs there, and a pass on the NEWER majors.
+# Then, there: the NestJS 12 smoke test (scripts/nest-smoke/run.mjs: NestJS 12
+# is ES modules only, which jest cannot load, and needs Node 22), the matrix,
+# and a pass on the NEWER majors.
 run_on_node() {
   local major=$1 root leg runtime pkgdir status=0 t0
   shift
@@ -98,6 +101,14 @@ run_on_node() {
     console.log(`Node ${process.version} (ABI ${process.versions.modules}): sqlite3 ${v("sqlite3")}, better-sqlite3 ${v("better-sqlite3")} load`)
   ' || return 1
   echo "--- Node $major set up in $((SECONDS - t0)) s"
+  if [ "${NEST_SMOKE:-1}" != 0 ]; then
+    echo "--- Node $major: the NestJS 12 smoke test (scripts/nest-smoke)"
+    node scripts/nest-smoke/run.mjs || status=1
+    if [ "${NEST_SMOKE:-1}" = only ]; then
+      echo "--- Node $major done in $((SECONDS - t0)) s"
+      return $status
+    fi
+  fi
   bash scripts/test-matrix.sh "$@" || status=1
   if [ "${NEWER_MAJORS:-1}" != 0 ] && [[ " ${TYPEORMS:-0 1} " == *" 1 "* ]] && [[ " ${DBS:-sqlite} " == *" sqlite "* ]]; then
     echo "--- Node $major with the newer majors: $NEWER (install log: $leg/newer-install.log)"

@@ -105,13 +105,15 @@ export function explainEntity(metadata: EntityMetadata, library: EventActionsLib
   const active = hasHandler || description.audited !== null || description.automatics.length > 0
   const validation = validationOf(library, target, active)
   const settings = library.entitySettings(target)
-  const refusal = 'refused with BulkWriteError (update(criteria), delete(criteria), QueryBuilder writes, plain objects)'
+  const refusal = "refused with BulkWriteError (@EventActionOptions bulkWrites: 'forbid')"
+  const withEvents = "each matching row fires its events, with set-based SQL (update(criteria), delete(criteria), QueryBuilder writes, plain objects), unless the DataSource's config says bulkWrites: 'forbid'"
   const bulkWrites = !active || !library.subscribed
     ? { refused: false, note: 'allowed: nothing to bypass' }
     : settings?.bulkWrites === 'allow'
       ? { refused: false, note: "allowed without events (@EventActionOptions bulkWrites: 'allow')" }
-      : { refused: true, note: settings ? refusal : `${refusal}, unless @EventActionOptions says bulkWrites: 'allow' (this copy of the library does not tell)` }
-
+      : settings?.bulkWrites === 'forbid'
+        ? { refused: true, note: refusal }
+        : { refused: false, note: withEvents }
   const notes: string[] = []
   if (!library.subscribed) notes.push('the data source has no event-action subscriber, so no event fires: create its options with withEventActions(options)')
   else if (!active) notes.push(`${metadata.name} has no _eventAction, @OnEventAction, @Automatic or @Audited, so its events do nothing`)

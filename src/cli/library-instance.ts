@@ -8,7 +8,7 @@ export type LibraryApi = Pick<typeof import('../index'), 'auditTrail' | 'describ
 /** `@EventActionOptions` settings of one entity, as far as they can be read. */
 export interface EntitySettings {
   readonly validate?: boolean
-  readonly bulkWrites?: 'allow' | 'forbid'
+  readonly bulkWrites?: 'events' | 'allow' | 'forbid'
 }
 
 /**

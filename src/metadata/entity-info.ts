@@ -32,7 +32,10 @@ export interface EntityInfo {
   readonly audit: Readonly<AuditedOptions> | undefined
   /** True when events of this entity do anything: a handler, an audit or automatic attributes. */
   readonly active: boolean
+  /** True when bulk writes go through as TypeORM runs them, without events (`bulkWrites: 'allow'`). */
   readonly bulkWritesAllowed: boolean
+  /** The entity's own `bulkWrites` option; undefined means "use the global setting". */
+  readonly bulkWrites: 'events' | 'allow' | 'forbid' | undefined
   /** The entity's own `validate` option; undefined means "use the global setting". */
   readonly validate: boolean | undefined
   readonly attributes: ReadonlySet<string>
@@ -121,6 +124,9 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const own = typeof proto?._eventAction === 'function' ? (proto._eventAction as EventActionHandler) : undefined
   const declared = target ? declaredHandlers.of(target) : []
   const options = target ? entityOptionsOf(target) : {}
+  if (options.bulkWrites !== undefined && !['events', 'allow', 'forbid'].includes(options.bulkWrites)) {
+    throw new HardError(`@EventActionOptions bulkWrites of ${metadata.name} must be 'events', 'allow' or 'forbid', got ${String(options.bulkWrites)}`)
+  }
   const audit = target ? auditedOptionsOf(target) : undefined
 
   const slots: AttributeSlot[] = []
@@ -246,6 +252,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     audit,
     active: handler !== undefined || audit !== undefined || automatics.length > 0,
     bulkWritesAllowed: options.bulkWrites === 'allow',
+    bulkWrites: options.bulkWrites,
     validate: options.validate,
     attributes,
     copyable,

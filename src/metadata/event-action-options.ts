@@ -9,11 +9,17 @@ export interface EntityEventActionOptions {
    */
   validate?: boolean
   /**
-   * `'allow'` lets bulk writes (`update(criteria, values)`, `delete(criteria)`,
-   * QueryBuilder writes, inserts of plain objects) through without events for
-   * this entity. Defaults to `'forbid'`: they throw `BulkWriteError`.
+   * What TypeORM's set-based writes of this entity do (`update(criteria,
+   * values)`, `delete(criteria)`, `increment()`, `softDelete()`/`restore()`,
+   * `upsert()`, QueryBuilder writes, inserts and saves of plain objects):
+   * - `'events'`: each matching row fires its events as if it had been loaded
+   *   and saved/removed, with set-based SQL (docs/bulk-writes.md);
+   * - `'forbid'`: they throw `BulkWriteError`, for teams that want bulk writes
+   *   to stay explicit;
+   * - `'allow'`: they go through as TypeORM runs them, without events.
+   * Defaults to the global `bulkWrites` setting (`'events'`).
    */
-  bulkWrites?: 'allow' | 'forbid'
+  bulkWrites?: 'events' | 'allow' | 'forbid'
 }
 
 // The one registry of @EventActionOptions, per class.

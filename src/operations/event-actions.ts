@@ -219,8 +219,9 @@ export class EventActions {
       // The subscriber never sees this UPDATE (listeners are off): hand it to the running action's Post-action handlers here.
       collectChange(info, entity, EventActionType.Update, group, previous, manager.queryRunner!, changes)
       await dispatcher.run(info, entity, Post, EventActionType.Update, group, manager, false, previous)
-      // Only `attrs` were written: other unsaved changes stay unsaved, and reset() still sees them.
-      rememberWritten(info, entity, group, previous)
+      // Only `attrs` (and the update date and version the UPDATE set) were written: other unsaved changes stay unsaved, and reset() sees them.
+      const stamps = [info.metadata.updateDateColumn, info.metadata.versionColumn].flatMap((c) => (c ? [c.propertyPath] : []))
+      rememberWritten(info, entity, [...group, ...stamps], previous)
       return entity
     })
   }

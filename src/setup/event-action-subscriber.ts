@@ -29,7 +29,7 @@ function dispatcherFor(resolved: ResolvedConfig): Dispatcher {
 export class EventActionSubscriber extends EventActionSubscriberBase {
   constructor(config?: EventActionsConfig) {
     const resolved = resolveConfig(config)
-    super(dispatcherFor(resolved), { allowClear: resolved.allowClear })
+    super(dispatcherFor(resolved), resolved)
   }
 
   /**

@@ -53,6 +53,22 @@ export interface EventActionsConfig {
    */
   allowClear?: boolean
   /**
+   * What TypeORM's set-based writes (`update(criteria, values)`,
+   * `delete(criteria)`, `increment()`, `softDelete()`, `upsert()`,
+   * QueryBuilder writes, plain-object inserts and saves) do on entities with
+   * event actions: `'events'` fires each matching row's events with set-based
+   * SQL; `'forbid'` refuses them with `BulkWriteError`. An entity's own
+   * `@EventActionOptions({ bulkWrites })` wins.
+   * Defaults to `'events'`.
+   */
+  bulkWrites?: 'events' | 'forbid'
+  /**
+   * How many rows one batch of a bulk write reads, locks and writes at a
+   * time: memory stays bounded however many rows match.
+   * Defaults to `1000`.
+   */
+  bulkBatchSize?: number
+  /**
    * Where the library logs what it reports instead of throwing: `console` by
    * default; a pino or winston logger fits as it is. Each entry is one call
    * with one string. Used by the default `onAfterCommitError` and by
@@ -77,6 +93,8 @@ export interface ResolvedConfig {
   readonly maxDepth: number
   readonly onAfterCommitError: AfterCommitErrorHandler
   readonly allowClear: boolean
+  readonly bulkWrites: 'events' | 'forbid'
+  readonly bulkBatchSize: number
 }
 
 const afterCommitFailed = (origin: AfterCommitOrigin): string =>
@@ -109,6 +127,13 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
   if (config.allowClear !== undefined && typeof config.allowClear !== 'boolean') {
     throw new HardError(`EventActionsConfig.allowClear must be true or false, got ${String(config.allowClear)}`)
   }
+  const { bulkWrites = 'events', bulkBatchSize = 1000 } = config
+  if (bulkWrites !== 'events' && bulkWrites !== 'forbid') {
+    throw new HardError(`EventActionsConfig.bulkWrites must be 'events' or 'forbid', got ${String(bulkWrites)}`)
+  }
+  if (!Number.isInteger(bulkBatchSize) || bulkBatchSize < 1) {
+    throw new HardError(`EventActionsConfig.bulkBatchSize must be a whole number of at least 1, got ${String(bulkBatchSize)}`)
+  }
   if (config.auditTable !== undefined && typeof config.auditTable !== 'boolean') {
     throw new HardError(`EventActionsConfig.auditTable must be true or false, got ${String(config.auditTable)}`)
   }
@@ -124,5 +149,13 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
     }
     setTranslator(translate)
   }
-  return Object.freeze({ validate, recursionGuard: recursion === 'guard', maxDepth, onAfterCommitError, allowClear: config.allowClear === true })
+  return Object.freeze({
+    validate,
+    recursionGuard: recursion === 'guard',
+    maxDepth,
+    onAfterCommitError,
+    allowClear: config.allowClear === true,
+    bulkWrites,
+    bulkBatchSize,
+  })
 }

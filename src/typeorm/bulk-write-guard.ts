@@ -1,37 +1,29 @@
-import { DeleteQueryBuilder, InsertQueryBuilder, UpdateQueryBuilder, type DataSource, type EntityMetadata, type ObjectLiteral } from 'typeorm'
+import { DeleteQueryBuilder, InsertQueryBuilder, UpdateQueryBuilder, type DataSource, type EntityMetadata } from 'typeorm'
 import { SoftDeleteQueryBuilder } from 'typeorm/query-builder/SoftDeleteQueryBuilder'
 import { BulkWriteError } from '../basics/errors'
 import { entityInfo, type EntityInfo } from '../metadata/entity-info'
+import { removeWithEvents } from './bulk-delete'
+import { bulkModeOf, bulkSettingsOf } from './bulk-mode'
+import { updateWithEvents } from './bulk-update'
+import { upsertWithEvents } from './bulk-upsert'
 import { isInternalLoad } from './internal-work'
 import { usesEventActionsOn } from './our-subscriber'
 import { patchMethod } from './patch-method'
-
-/** The parts of a QueryBuilder the guards read; all exist on 0.3.20+ and 1.x. */
-interface WriteBuilder {
-  connection: DataSource
-  expressionMap: {
-    onUpdate?: unknown
-    onIgnore?: boolean
-    callListeners: boolean
-    useTransaction: boolean
-    mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata; tablePath?: string }
-  }
-  getValueSets?(): ObjectLiteral[]
-  getQuery(): string
-}
+import { instancesFor } from './plain-objects'
+import type { WriteBuilder } from './write-builder'
 
 type Execute = (this: WriteBuilder) => Promise<unknown>
 
-/** The entity a write is guarded for, or undefined when it may go through untouched. */
-function guardedEntity(builder: WriteBuilder): EntityInfo | undefined {
+/** The entity a write is guarded for and how, or undefined when it may go through untouched. */
+function guardedEntity(builder: WriteBuilder): { info: EntityInfo; mode: 'events' | 'forbid' } | undefined {
   const map = builder.expressionMap
   const alias = map.mainAlias
   if (!map.callListeners || !alias || isInternalLoad()) return undefined
   const metadata = alias.hasMetadata ? alias.metadata : tableEntity(builder.connection, alias.tablePath)
   if (!metadata) return undefined
   const info = entityInfo(metadata)
-  if (!info.active || info.bulkWritesAllowed) return undefined
-  return usesEventActionsOn(builder.connection) ? info : undefined
+  const mode = bulkModeOf(builder.connection, info)
+  return mode === 'none' ? undefined : { info, mode }
 }
 
 /**
@@ -80,58 +72,103 @@ function junctionWrite(builder: WriteBuilder): BulkWriteError | undefined {
   return undefined
 }
 
-function guardExecute(cls: { prototype: object }, guard: (builder: WriteBuilder, info: EntityInfo) => void): void {
+/** What a guard decides: a promise of the write with events, or undefined to run TypeORM's own execute(); a refusal throws. */
+type Route = (builder: WriteBuilder, info: EntityInfo, mode: 'events' | 'forbid', original: Execute) => Promise<unknown> | undefined
+
+function guardExecute(cls: { prototype: object }, route: Route): void {
   patchMethod<Execute>(cls.prototype, 'execute', (original) =>
     function (this: WriteBuilder) {
-      const junctionError = junctionWrite(this)
-      if (junctionError) return Promise.reject(junctionError)
-      const info = guardedEntity(this)
-      if (info) {
-        try {
-          guard(this, info)
-        } catch (error) {
-          // A call TypeORM refuses by itself (no values, LIMIT where unsupported, an unknown property) gets TypeORM's error.
-          try {
-            this.getQuery()
-          } catch (own) {
-            return Promise.reject(own)
-          }
-          return Promise.reject(error)
-        }
+      let guarded: ReturnType<typeof guardedEntity>
+      try {
+        const junctionError = junctionWrite(this)
+        if (junctionError) return Promise.reject(junctionError)
+        guarded = guardedEntity(this)
+      } catch (error) {
+        // An entity whose declarations are wrong fails here first: as a rejection, like every other failure of execute().
+        return Promise.reject(error)
       }
-      return original.call(this)
+      if (!guarded) return original.call(this)
+      // A call TypeORM refuses by itself (no values, LIMIT where unsupported, an unknown property, empty criteria) gets TypeORM's error.
+      try {
+        this.getQuery()
+      } catch (own) {
+        return Promise.reject(own)
+      }
+      let routed: Promise<unknown> | undefined
+      try {
+        routed = route(this, guarded.info, guarded.mode, original)
+      } catch (error) {
+        return Promise.reject(error)
+      }
+      return routed ?? original.call(this)
     },
   )
 }
 
+const mainMetadata = (builder: WriteBuilder): EntityMetadata => builder.expressionMap.mainAlias!.metadata
+
 /**
- * @internal Wraps the execute() of the four write QueryBuilders: TypeORM's
- * bulk writes (`update(criteria, values)`, `delete(criteria)`, QueryBuilder
- * writes, insert of plain objects, upserts) reach subscribers without
- * instances, so event actions cannot run for them; they are refused before
- * any SQL runs. An insert() of instances is allowed, and made transactional,
- * because TypeORM runs it (Pre handlers, INSERT, Post handlers) outside any
- * transaction. save()/remove() are not affected: their internal query
- * builders have listeners switched off.
+ * @internal Wraps the execute() of the four write QueryBuilders. TypeORM's
+ * set-based writes (`update(criteria, values)`, `increment()`,
+ * `delete(criteria)`, `softDelete()`/`restore()`, upserts, inserts of plain
+ * objects, QueryBuilder writes) reach subscribers without instances; for an
+ * entity with event actions they run with events instead (bulk-update.ts,
+ * bulk-delete.ts, bulk-upsert.ts), or are refused before any SQL runs where
+ * the entity or the DataSource says `bulkWrites: 'forbid'`. An insert() of
+ * instances is made transactional, because TypeORM runs it (Pre handlers,
+ * INSERT, Post handlers) outside any transaction. save()/remove() are not
+ * affected: their internal query builders have listeners switched off.
  */
 export function guardBulkWrites(): void {
-  guardExecute(InsertQueryBuilder, (builder, info) => {
-    // An upsert may update an existing row: it would fire Insert for an update.
-    if (builder.expressionMap.onUpdate || builder.expressionMap.onIgnore) {
-      throw BulkWriteError.bulk(info.name, 'upsert() / QueryBuilder orUpdate()/orIgnore()')
+  guardExecute(InsertQueryBuilder, (builder, info, mode, original) => {
+    const map = builder.expressionMap
+    // An upsert may update an existing row: an Insert event would misreport it.
+    if (map.onUpdate || map.onIgnore || map.onConflict) {
+      if (mode === 'forbid') throw BulkWriteError.bulk(info.name, 'upsert() / QueryBuilder orUpdate()/orIgnore()')
+      if (!map.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, 'an upsert into a table named by a string')
+      return upsertWithEvents(builder, info)
     }
-    for (const valueSet of builder.getValueSets!()) {
-      if (!info.isInstance(valueSet)) throw BulkWriteError.plainObject(info.name, 'insert() of a plain object')
-    }
-    builder.expressionMap.useTransaction = true
+    const valueSets = builder.getValueSets!()
+    const plain = valueSets.some((valueSet) => !info.isInstance(valueSet))
+    if (plain && (mode === 'forbid' || !map.mainAlias!.hasMetadata)) throw BulkWriteError.plainObject(info.name, 'insert() of a plain object')
+    map.useTransaction = true
+    const instances = plain ? instancesFor(builder.connection, mainMetadata(builder), info, valueSets) : undefined
+    if (!instances) return undefined
+    map.valuesSet = Array.isArray(map.valuesSet) ? instances.list : instances.list[0]
+    return original.call(builder).then((result) => {
+      instances.copyBack()
+      return result
+    })
   })
-  guardExecute(UpdateQueryBuilder, (_builder, info) => {
-    throw BulkWriteError.bulk(info.name, 'update(criteria, values) / QueryBuilder update()')
+  guardExecute(UpdateQueryBuilder, (builder, info, mode) => {
+    const operation = 'update(criteria, values) / QueryBuilder update()'
+    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
+    refuseReturning(builder, info, operation)
+    return updateWithEvents(builder, bulkSettingsOf(builder.connection).bulkBatchSize)
   })
-  guardExecute(DeleteQueryBuilder, (_builder, info) => {
-    throw BulkWriteError.bulk(info.name, 'delete(criteria) / QueryBuilder delete()')
+  guardExecute(DeleteQueryBuilder, (builder, info, mode) => {
+    const operation = 'delete(criteria) / QueryBuilder delete()'
+    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
+    refuseReturning(builder, info, operation)
+    return removeWithEvents(builder, 'delete', bulkSettingsOf(builder.connection).bulkBatchSize)
   })
-  guardExecute(SoftDeleteQueryBuilder, (_builder, info) => {
-    throw BulkWriteError.bulk(info.name, 'softDelete()/restore(criteria) / QueryBuilder softDelete()/restore()')
+  guardExecute(SoftDeleteQueryBuilder, (builder, info, mode) => {
+    const operation = 'softDelete()/restore(criteria) / QueryBuilder softDelete()/restore()'
+    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
+    refuseReturning(builder, info, operation)
+    const removal = builder.expressionMap.queryType === 'restore' ? 'restore' : 'soft-delete'
+    return removeWithEvents(builder, removal, bulkSettingsOf(builder.connection).bulkBatchSize)
   })
+}
+
+/** RETURNING hands back the database's raw rows; a write with events runs other statements, so it cannot. */
+function refuseReturning(builder: WriteBuilder, info: EntityInfo, operation: string): void {
+  const returning = builder.expressionMap.returning
+  if (returning === undefined || (Array.isArray(returning) && returning.length === 0)) return
+  throw new BulkWriteError(
+    info.name,
+    `${operation} with returning()`,
+    'A write with events runs its own statements, so there are no RETURNING rows to hand back; the UpdateResult/DeleteResult counts the rows. ' +
+      'Read the rows afterwards, or write without events.',
+  )
 }

@@ -39,7 +39,7 @@ import { insertedRelations } from './inserted-values'
 import { junctionRelationsOf } from './junction-changes'
 import { rowMetadata, selectionOf } from './load-selection'
 import { isInternalLoad } from './internal-work'
-import { CLEAR_ALLOWED, JUNCTION_UPDATE, SUBSCRIBER_MARK, type JunctionUpdate } from './our-subscriber'
+import { BULK_SETTINGS, CLEAR_ALLOWED, JUNCTION_UPDATE, SUBSCRIBER_MARK, type BulkSettings, type JunctionUpdate } from './our-subscriber'
 import { installTypeOrmPatches, transactionDepthOf } from './typeorm-internals'
 import { currentScope, type AsyncScope } from '../scope/async-scope'
 
@@ -63,6 +63,8 @@ interface WriteEvent {
 export class EventActionSubscriberBase implements EntitySubscriberInterface<ObjectLiteral> {
   /** @internal Whether clear() may empty this DataSource's tables of entities with event actions. */
   readonly [CLEAR_ALLOWED]: boolean
+  /** @internal How bulk writes run on this DataSource. */
+  readonly [BULK_SETTINGS]: BulkSettings
   /** @internal */
   static readonly [SUBSCRIBER_MARK] = true
   /** @internal */
@@ -70,10 +72,11 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
 
   constructor(
     private readonly dispatcher: Dispatcher,
-    options: { readonly allowClear: boolean },
+    options: { readonly allowClear: boolean } & BulkSettings,
   ) {
     installTypeOrmPatches()
     this[CLEAR_ALLOWED] = options.allowClear
+    this[BULK_SETTINGS] = { bulkWrites: options.bulkWrites, bulkBatchSize: options.bulkBatchSize }
   }
 
   /** @internal For EventActions, which dispatches its own events. */

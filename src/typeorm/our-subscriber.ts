@@ -9,6 +9,15 @@ export const SUBSCRIBER_MARK: unique symbol = Symbol('typeorm-event-actions.subs
 /** @internal On our subscriber: true when its config allows clear() (see clear-guard.ts). */
 export const CLEAR_ALLOWED: unique symbol = Symbol('typeorm-event-actions.allowClear')
 
+/** @internal On our subscriber: its {@link BulkSettings} (see bulk-write-guard.ts). */
+export const BULK_SETTINGS: unique symbol = Symbol('typeorm-event-actions.bulkSettings')
+
+/** @internal How a DataSource's bulk writes run, from its config. */
+export interface BulkSettings {
+  readonly bulkWrites: 'events' | 'forbid'
+  readonly bulkBatchSize: number
+}
+
 /** @internal On our subscriber: fires an Update of an owner whose only change was a many-to-many relation (junction-changes.ts). */
 export const JUNCTION_UPDATE: unique symbol = Symbol('typeorm-event-actions.junctionUpdate')
 

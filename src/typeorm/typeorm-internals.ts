@@ -18,8 +18,13 @@
  * - RawSqlResultsToEntityTransformer.transform (load-selection.ts): the Load
  *   group is the selection the query made.
  * - Insert/Update/Delete/SoftDeleteQueryBuilder.execute (bulk-write-guard.ts):
- *   bulk writes reach subscribers without instances and are refused; where
- *   TypeORM would refuse the call anyway, its own error comes first.
+ *   bulk writes reach subscribers without instances; for entities with event
+ *   actions they read the matching rows and fire each row's events around
+ *   set-based SQL (bulk-update.ts, bulk-delete.ts, bulk-upsert.ts), or are
+ *   refused where configured; where TypeORM would refuse the call anyway,
+ *   its own error comes first.
+ * - EntityPersistExecutor.execute (plain-objects.ts): save()/remove() of a
+ *   plain object runs on an instance built with create().
  * - ConnectionMetadataBuilder.buildSubscribers (subscriber-order.ts): ours
  *   stands where the application listed it, built without global registration.
  * - EntityManager.clear (clear-guard.ts): TRUNCATE is refused for entities
@@ -38,9 +43,6 @@
  *   the Post Update group is what the UPDATE wrote, judged as TypeORM judged
  *   it (column types, transformers, JSON), never by serializing values.
  */
-import type { EntityMetadata, ObjectLiteral } from 'typeorm'
-import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
-import { SubjectChangedColumnsComputer } from 'typeorm/persistence/SubjectChangedColumnsComputer'
 import { SubjectDatabaseEntityLoader } from 'typeorm/persistence/SubjectDatabaseEntityLoader'
 import { ClosureSubjectExecutor } from 'typeorm/persistence/tree/ClosureSubjectExecutor'
 import { MaterializedPathSubjectExecutor } from 'typeorm/persistence/tree/MaterializedPathSubjectExecutor'
@@ -55,6 +57,7 @@ import { fireJunctionChanges } from './junction-changes'
 import { asInternal } from './internal-work'
 import { trackLoadSelections } from './load-selection'
 import { patchMethod } from './patch-method'
+import { convertPlainObjects } from './plain-objects'
 import { placeOurSubscriber } from './subscriber-order'
 
 /**
@@ -64,19 +67,6 @@ import { placeOurSubscriber } from './subscriber-order'
  */
 export function transactionDepthOf(queryRunner: object): number {
   return (queryRunner as { transactionDepth?: number }).transactionDepth ?? 0
-}
-
-const diffComputer = new SubjectChangedColumnsComputer() as unknown as { computeDiffColumns(subject: object): void }
-
-/**
- * @internal The columns an UPDATE of `entity` over its database copy writes,
- * as TypeORM's own change detection finds them (after transformers, by column
- * type). Asked once per updated entity, on entities with event actions.
- */
-export function writtenColumns(metadata: EntityMetadata, entity: ObjectLiteral, databaseEntity: ObjectLiteral): ReadonlySet<ColumnMetadata> {
-  const subject = { metadata, entity, databaseEntity, changeMaps: [] as { column: ColumnMetadata }[], diffColumns: [] as ColumnMetadata[] }
-  diffComputer.computeDiffColumns(subject)
-  return new Set(subject.changeMaps.map((m) => m.column))
 }
 
 type Method = (this: unknown, ...args: unknown[]) => unknown
@@ -109,6 +99,7 @@ export function installTypeOrmPatches(): void {
   placeOurSubscriber()
   guardClear()
   guardFailedWrites()
+  convertPlainObjects()
   noteInsertedValues()
   fireJunctionChanges()
   checkDeclarationsAtInitialize()

@@ -3,7 +3,7 @@ import { AttributeGroup } from '../basics/attribute-group'
 import { EventActionType } from '../basics/event-action-type'
 import { touchedOf } from '../dispatch/entity-state'
 import type { EntityInfo } from '../metadata/entity-info'
-import { writtenColumns } from './typeorm-internals'
+import { writtenColumns } from './written-columns'
 
 // The groups of TypeORM's write events: what an INSERT or UPDATE touches and what it wrote.
 

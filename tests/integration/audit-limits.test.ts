@@ -106,7 +106,7 @@ describe(`A subscriber added to a running DataSource (${DB}, TypeORM ${TYPEORM_M
       await ds.getRepository(LimDoc).save(make(ds, 'a', 'b'))
       // No subscriber yet: the library has nothing to guard.
       await ds.getRepository(LimDoc).update({ first: 'a' }, { second: 'c' })
-      ds.subscribers.push(new EventActionSubscriber())
+      ds.subscribers.push(new EventActionSubscriber({ bulkWrites: 'forbid' }))
       await expect(ds.getRepository(LimDoc).update({ first: 'a' }, { second: 'd' })).rejects.toBeInstanceOf(BulkWriteError)
       const [row] = await ds.getRepository(LimDoc).find()
       expect(row!.second).toBe('c')

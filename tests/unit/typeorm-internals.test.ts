@@ -89,6 +89,10 @@ const WHY = {
   persist:
     'A save()/remove() inside a caller\'s transaction that rejects makes it rollback-only: EntityPersistExecutor.prototype.execute is wrapped.',
   inserted: 'The Post Insert group holds foreign keys set by cascades: SubjectExecutor.prototype.broadcastAfterEventsForAll is wrapped to read insertSubjects[].insertedValueSet.',
+  bulk:
+    'Bulk writes with events read the write builder\'s expressionMap (wheres, parameters, orderBys, valuesSet, onUpdate), ' +
+    'broadcast per-row events through queryRunner.broadcaster.broadcastBefore/After<Kind>Event(result, ...) with a BroadcasterResult, ' +
+    'and hydrate computed values with driver.prepareHydratedValue.',
   clear: 'clear() is refused for entities with event actions: EntityManager.prototype.clear is wrapped.',
   subscribers:
     'ConnectionMetadataBuilder.buildSubscribers(list) is wrapped to place the library\'s subscriber where it is listed and to build a configured one without registering it globally.',
@@ -393,22 +397,26 @@ describe(`TypeORM internals, behaviour (TypeORM ${TYPEORM_VERSION})`, () => {
         WHY.execute,
       )
 
-      // The repository bulk writes reach the patched execute() with listeners on, and are refused before any SQL.
+      // The repository bulk writes reach the patched execute() with listeners on, and run with events
+      // (their own statements run with listeners off).
       const kept = await repo.save(repo.create({ name: 'kept' }))
       seen.length = 0
-      await expect(repo.update({ id: kept.id }, { name: 'x' })).rejects.toBeInstanceOf(lib.BulkWriteError)
-      await expect(repo.delete({ id: kept.id })).rejects.toBeInstanceOf(lib.BulkWriteError)
-      await expect(repo.softDelete({ id: kept.id })).rejects.toBeInstanceOf(lib.BulkWriteError)
-      await expect(repo.insert({ name: 'plain object' })).rejects.toBeInstanceOf(lib.BulkWriteError)
-      expect(seen).toEqual([
+      await repo.update({ id: kept.id }, { name: 'x' })
+      await repo.softDelete({ id: kept.id })
+      await repo.restore({ id: kept.id })
+      await repo.insert({ name: 'plain object' })
+      await repo.delete({ name: 'plain object' })
+      expect(seen.filter((s) => s.endsWith('listeners=true'))).toEqual([
         'UpdateQueryBuilder listeners=true',
-        'DeleteQueryBuilder listeners=true',
+        'SoftDeleteQueryBuilder listeners=true',
         'SoftDeleteQueryBuilder listeners=true',
         'InsertQueryBuilder listeners=true',
+        'DeleteQueryBuilder listeners=true',
       ])
-      expect(await names()).toEqual(['kept'])
+      expect(await names()).toEqual(['x'])
       const row = await repo.findOneByOrFail({ id: kept.id })
       expect(row.deletedAt).toBeNull()
+      expect(row.events).toEqual(['Pre Load', 'Post Load'])
     } finally {
       for (const spy of spies) spy.mockRestore()
     }
@@ -457,5 +465,34 @@ describe(`TypeORM internals, behaviour (TypeORM ${TYPEORM_VERSION})`, () => {
       spy.mockRestore()
     }
     expect(await names()).toEqual(['inserted'])
+  })
+
+  it('what bulk writes with events read: the builders\' WHERE and values, the broadcaster, BroadcasterResult', async () => {
+    const repo = ds.getRepository(Item)
+    const update = repo.createQueryBuilder().update().set({ name: 'x', visits: () => 'visits + 1' }).where('name = :n', { n: 'a' }) as unknown as Builder & {
+      expressionMap: Record<string, unknown>
+    }
+    const map = update.expressionMap
+    need(Array.isArray(map.wheres) && (map.wheres as unknown[]).length === 1, 'UpdateQueryBuilder expressionMap.wheres is missing', WHY.bulk)
+    need((map.parameters as Record<string, unknown>).n === 'a', 'expressionMap.parameters is missing', WHY.bulk)
+    need(typeof map.orderBys === 'object', 'expressionMap.orderBys is missing', WHY.bulk)
+    need((map.valuesSet as Record<string, unknown>).name === 'x', 'UpdateQueryBuilder expressionMap.valuesSet is missing', WHY.bulk)
+    need(map.aliasNamePrefixingEnabled === false, 'UPDATE conditions are no longer written without an alias prefix', WHY.bulk)
+    const upsert = repo.createQueryBuilder().insert().values({ name: 'a' }).orUpdate(['name'], ['id']) as unknown as { expressionMap: { onUpdate?: { conflict?: unknown; overwrite?: unknown } } }
+    need(JSON.stringify(upsert.expressionMap.onUpdate?.conflict) === '["id"]', 'expressionMap.onUpdate.conflict is missing', WHY.bulk)
+    need(JSON.stringify(upsert.expressionMap.onUpdate?.overwrite) === '["name"]', 'expressionMap.onUpdate.overwrite is missing', WHY.bulk)
+    const queryRunner = ds.createQueryRunner()
+    try {
+      const broadcaster = queryRunner.broadcaster as unknown as Record<string, unknown>
+      for (const when of ['Before', 'After']) {
+        for (const kind of ['Update', 'Remove', 'SoftRemove', 'Recover']) {
+          need(typeof broadcaster[`broadcast${when}${kind}Event`] === 'function', `Broadcaster.broadcast${when}${kind}Event is missing`, WHY.bulk)
+        }
+      }
+    } finally {
+      await queryRunner.release()
+    }
+    internal('typeorm/subscriber/BroadcasterResult', 'BroadcasterResult', WHY.bulk)
+    need(typeof (ds.driver as unknown as Record<string, unknown>).prepareHydratedValue === 'function', 'driver.prepareHydratedValue is missing', WHY.bulk)
   })
 })

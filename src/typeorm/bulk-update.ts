@@ -1,0 +1,187 @@
+import { UpdateResult, type EntityMetadata, type ObjectLiteral, type QueryRunner } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
+import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata'
+import { inBulkTransaction } from './bulk-transaction'
+import { matchingRows, type ComputedValue, type MatchedRow } from './matching-rows'
+import { broadcastRows, type EventRow } from './row-events'
+import { rereadColumns } from './reread-columns'
+import { writtenColumns } from './written-columns'
+import type { WriteBuilder } from './write-builder'
+import { setPath } from './write-columns'
+
+/** One attribute a `set()` assigns: a value, or SQL the database computes. */
+interface Assignment {
+  readonly column?: ColumnMetadata
+  readonly relation?: RelationMetadata
+  readonly value: unknown
+  /** For SQL values: the function TypeORM's set() was given, written as it is where the row keeps its computed value. */
+  readonly sql?: () => string
+}
+
+/** What a `set()` does, read once per call. */
+interface SetPlan {
+  readonly assignments: readonly Assignment[]
+  readonly computed: readonly ComputedValue[]
+  /** True when it assigns a primary column: the rows cannot be read in keyset batches. */
+  readonly touchesPrimary: boolean
+}
+
+type ChangedRow = MatchedRow & EventRow
+
+/**
+ * @internal `update(criteria, values)`, `increment()`/`decrement()` and
+ * QueryBuilder `update().set().where()` with events: as if every matching
+ * row had been loaded, the values assigned and the rows saved in one
+ * transaction. Per batch: one SELECT (locked), Pre Update per row that
+ * changes, one UPDATE per distinct final change, one SELECT of what the
+ * database computed, Post Update per row.
+ */
+export async function updateWithEvents(builder: WriteBuilder, batchSize: number): Promise<UpdateResult> {
+  const metadata = builder.expressionMap.mainAlias!.metadata
+  const plan = planOf(metadata, (builder.expressionMap.valuesSet ?? {}) as ObjectLiteral)
+  const affected = await inBulkTransaction(builder, async (queryRunner) => {
+    let written = 0
+    const options = { batchSize: plan.touchesPrimary ? Infinity : batchSize, rows: 'any' as const, computed: plan.computed, relations: metadata.relationsWithJoinColumns }
+    for await (const batch of matchingRows(builder, queryRunner, options)) written += await updateBatch(queryRunner, metadata, plan, batch)
+    return written
+  })
+  const result = new UpdateResult()
+  result.raw = []
+  result.affected = affected
+  result.generatedMaps = []
+  return result
+}
+
+async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, plan: SetPlan, batch: readonly MatchedRow[]): Promise<number> {
+  const changing: ChangedRow[] = []
+  for (const row of batch) {
+    for (const a of plan.assignments) {
+      const value = a.sql ? row.computed.get(a.column!) : a.value
+      if (a.relation) a.relation.setEntityValue(row.entity, value)
+      else a.column!.setEntityValue(row.entity, value)
+    }
+    // A row the values leave as it is gets no event, as with save().
+    const changed: ChangedRow = { ...row }
+    if (changeOf(metadata, row, changed)) changing.push(changed)
+  }
+  await broadcastRows(queryRunner, 'Before', 'Update', metadata, changing)
+  // What the Pre handlers left: a row they set back to its stored values is not written, and gets no Post.
+  const final = changing.filter((row) => changeOf(metadata, row, row))
+  const statements = new Map<string, { values: ObjectLiteral; ids: ObjectLiteral[] }>()
+  for (const row of final) {
+    const { key, values } = writeOf(plan, row)
+    const statement = statements.get(key) ?? { values, ids: [] }
+    statement.ids.push(metadata.getEntityIdMap(row.previous)!)
+    statements.set(key, statement)
+  }
+  for (const { values, ids } of statements.values()) {
+    await queryRunner.manager.createQueryBuilder().update(metadata.target).set(values).whereInIds(ids).updateEntity(false).callListeners(false).execute()
+  }
+  const computedColumns = plan.computed.map((c) => c.column)
+  await rereadColumns(queryRunner, metadata, final, [...computedColumns, metadata.versionColumn, metadata.updateDateColumn])
+  await broadcastRows(queryRunner, 'After', 'Update', metadata, final)
+  return final.length
+}
+
+/** Sets `into.columns`/`into.relations` to what the row's instance changes against its copy; false when nothing. */
+function changeOf(metadata: EntityMetadata, row: MatchedRow, into: EventRow): boolean {
+  const columns = [...writtenColumns(metadata, row.entity, row.previous)]
+  const relations = metadata.relationsWithJoinColumns.filter((relation) => {
+    const now: unknown = relation.getEntityValue(row.entity)
+    return now !== undefined && !sameReference(relation, now, relation.getEntityValue(row.previous))
+  })
+  into.columns = columns
+  into.relations = relations
+  return columns.length > 0 || relations.length > 0
+}
+
+/** The SET of one row and a key shared by every row whose SET is the same (they are written by one UPDATE). */
+function writeOf(plan: SetPlan, row: EventRow & MatchedRow): { key: string; values: ObjectLiteral } {
+  const values: ObjectLiteral = {}
+  const parts: string[] = []
+  for (const column of row.columns!) {
+    if (column.relationMetadata && column.propertyName === column.relationMetadata.propertyName) continue
+    const value: unknown = column.getEntityValue(row.entity)
+    const computed = plan.assignments.find((a) => a.sql && a.column === column)
+    // The row keeps the value its SELECT computed: the UPDATE computes it again, under the row's lock, alike for every row.
+    if (computed && sameValue(value, row.computed.get(column))) {
+      setPath(values, column.propertyPath, computed.sql)
+      parts.push(`${column.propertyPath}=sql`)
+    } else {
+      setPath(values, column.propertyPath, value)
+      parts.push(`${column.propertyPath}=${valueKey(value)}`)
+    }
+  }
+  for (const relation of row.relations!) {
+    const value: unknown = relation.getEntityValue(row.entity)
+    setPath(values, relation.propertyPath, value)
+    parts.push(`${relation.propertyPath}=${valueKey(value === null ? null : referenceOf(relation, value))}`)
+  }
+  return { key: parts.join('\u0000'), values }
+}
+
+/** What a set() assigns, with nested embedded objects flattened into columns. */
+function planOf(metadata: EntityMetadata, valuesSet: ObjectLiteral): SetPlan {
+  const assignments: Assignment[] = []
+  const computed: ComputedValue[] = []
+  const walk = (values: ObjectLiteral, prefix: string) => {
+    for (const key of Object.keys(values)) {
+      const path = prefix + key
+      const value: unknown = values[key]
+      const relation = metadata.findRelationWithPropertyPath(path)
+      if (relation) {
+        assignments.push({ relation, value })
+        continue
+      }
+      if (metadata.findEmbeddedWithPropertyPath(path) && typeof value === 'object' && value !== null) {
+        walk(value as ObjectLiteral, `${path}.`)
+        continue
+      }
+      const column = metadata.findColumnWithPropertyPath(path)
+      if (!column) continue // TypeORM refused it already (EntityPropertyNotFoundError) or ignores it, as it does
+      if (typeof value === 'function') {
+        const sql = value as () => string
+        computed.push({ column, sql: sql() })
+        assignments.push({ column, value: undefined, sql })
+      } else {
+        assignments.push({ column, value })
+      }
+    }
+  }
+  walk(valuesSet, '')
+  const touchesPrimary = assignments.some((a) => a.column?.isPrimary || a.relation?.joinColumns.some((c) => c.isPrimary))
+  return { assignments, computed, touchesPrimary }
+}
+
+function referenceOf(relation: RelationMetadata, value: unknown): unknown[] {
+  if (typeof value !== 'object' || value === null) return [value]
+  return relation.joinColumns.map((c) => c.referencedColumn!.getEntityValue(value as ObjectLiteral) as unknown)
+}
+
+/** Two values of a many-to-one/one-to-one owner relation point at the same row (ids compared as text: drivers differ on bigint). */
+function sameReference(relation: RelationMetadata, a: unknown, b: unknown): boolean {
+  if (a === null || b === null || a === undefined || b === undefined) return (a ?? null) === (b ?? null)
+  return referenceOf(relation, a).map(String).join('\u0000') === referenceOf(relation, b).map(String).join('\u0000')
+}
+
+function sameValue(a: unknown, b: unknown): boolean {
+  if (a instanceof Date && b instanceof Date) return a.getTime() === b.getTime()
+  return a === b
+}
+
+let distinct = 0
+
+/** Equal keys mean equal values; values that cannot be compared as text get a key of their own. */
+function valueKey(value: unknown): string {
+  if (value instanceof Date) return `d${value.getTime()}`
+  if (Buffer.isBuffer(value)) return `b${value.toString('hex')}`
+  if (Array.isArray(value) || (typeof value === 'object' && value !== null && Object.getPrototypeOf(value) === Object.prototype)) {
+    try {
+      return `j${JSON.stringify(value)}`
+    } catch {
+      return `u${distinct++}`
+    }
+  }
+  if (typeof value === 'object' && value !== null) return `u${distinct++}`
+  return `${typeof value}:${String(value)}`
+}

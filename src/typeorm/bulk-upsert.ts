@@ -1,0 +1,96 @@
+import { InsertResult, type EntityMetadata, type ObjectLiteral, type QueryRunner } from 'typeorm'
+import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
+import { BulkWriteError } from '../basics/errors'
+import type { EntityInfo } from '../metadata/entity-info'
+import { inBulkTransaction } from './bulk-transaction'
+import { asInternal } from './internal-work'
+import type { WriteBuilder } from './write-builder'
+import { setPath } from './write-columns'
+
+/**
+ * @internal `upsert(objects, conflictPaths)` and QueryBuilder
+ * `insert().values().orUpdate(columns, conflict)` with events: per object,
+ * the row that matches its conflict columns is read under a lock inside the
+ * transaction; a match is an Update of the overwritten columns (the group is
+ * what changes), no match an Insert. The writes are one save() of them all.
+ */
+export async function upsertWithEvents(builder: WriteBuilder, info: EntityInfo): Promise<InsertResult> {
+  const metadata = info.metadata
+  const conflict = conflictColumns(builder, info)
+  const overwrite = (builder.expressionMap.onUpdate!.overwrite ?? []).map((name) => columnNamed(metadata, name, info)).filter((c) => !conflict.includes(c))
+  const objects = builder.getValueSets!()
+  const saved = await inBulkTransaction(builder, async (queryRunner) => {
+    const existing = await existingRows(queryRunner, metadata, conflict, objects)
+    const targets = objects.map((object) => {
+      const key = keyOf(conflict, object)
+      const row = existing.get(key)
+      if (!row) {
+        const created = info.isInstance(object) ? object : (queryRunner.manager.create(metadata.target, object) as ObjectLiteral)
+        existing.set(key, created)
+        return created
+      }
+      for (const column of overwrite) {
+        const value: unknown = column.getEntityValue(object)
+        if (value !== undefined) column.setEntityValue(row, value)
+      }
+      return row
+    })
+    await queryRunner.manager.save(metadata.target, [...new Set(targets)])
+    return targets
+  })
+  const result = new InsertResult()
+  result.raw = []
+  result.identifiers = saved.map((row) => metadata.getEntityIdMap(row) ?? {})
+  result.generatedMaps = saved.map((row) => metadata.getEntityIdMap(row) ?? {})
+  objects.forEach((object, i) => {
+    const row = saved[i]!
+    if (row !== object) for (const column of metadata.columns) if (!column.isVirtual && !column.relationMetadata) column.setEntityValue(object, column.getEntityValue(row))
+  })
+  return result
+}
+
+/** The conflict columns, or a refusal where they are unknown (orIgnore(), an ON CONFLICT clause written as SQL). */
+function conflictColumns(builder: WriteBuilder, info: EntityInfo): ColumnMetadata[] {
+  const map = builder.expressionMap
+  const conflict = map.onUpdate?.conflict
+  const names = typeof conflict === 'string' ? conflict.split(',').map((s) => s.trim()) : conflict
+  if (map.onIgnore || map.onConflict || !names?.length || map.onUpdate?.columns) {
+    throw new BulkWriteError(
+      info.name,
+      'insert().orIgnore() / an upsert without conflict columns',
+      'Which existing row an object would meet is not known, so whether it is an Insert or an Update cannot be told. ' +
+        'Use upsert(objects, conflictPaths) or orUpdate(columns, conflictColumns).',
+    )
+  }
+  return names.map((name) => columnNamed(info.metadata, name, info))
+}
+
+function columnNamed(metadata: EntityMetadata, name: string, info: EntityInfo): ColumnMetadata {
+  const bare = name.replace(/^["`[]|["`\]]$/g, '')
+  const column = metadata.findColumnWithDatabaseName(bare) ?? metadata.findColumnWithPropertyPath(bare)
+  if (!column) throw new BulkWriteError(info.name, `upsert on '${name}'`, `${info.name} has no column '${name}'.`)
+  return column
+}
+
+function keyOf(columns: readonly ColumnMetadata[], object: ObjectLiteral): string {
+  // As text: drivers give some types back as strings (bigint on PostgreSQL) that the caller wrote as numbers.
+  return JSON.stringify(
+    columns.map((c) => {
+      const value: unknown = c.getEntityValue(object)
+      return value === undefined || value === null ? null : value instanceof Date ? value.toISOString() : String(value)
+    }),
+  )
+}
+
+/** The rows that match any object's conflict columns, locked where the database can, by key. */
+async function existingRows(queryRunner: QueryRunner, metadata: EntityMetadata, conflict: readonly ColumnMetadata[], objects: readonly ObjectLiteral[]): Promise<Map<string, ObjectLiteral>> {
+  const where = objects.map((object) => {
+    const criteria: ObjectLiteral = {}
+    for (const column of conflict) setPath(criteria, column.propertyPath, column.getEntityValue(object) ?? null)
+    return criteria
+  })
+  const type = queryRunner.connection.driver.options.type
+  const lock = type === 'postgres' || type === 'mysql' || type === 'mariadb' ? ({ mode: 'pessimistic_write' } as const) : undefined
+  const rows = await asInternal(() => queryRunner.manager.find(metadata.target, { where, withDeleted: true, loadEagerRelations: false, ...(lock ? { lock } : {}) }))
+  return new Map(rows.map((row) => [keyOf(conflict, row), row as ObjectLiteral]))
+}

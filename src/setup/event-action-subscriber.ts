@@ -2,6 +2,7 @@ import { EventSubscriber } from 'typeorm'
 import { Dispatcher } from '../dispatch/dispatcher'
 import { HandlerContext } from '../entity/handler-context'
 import { EventActionSubscriberBase } from '../typeorm/event-action-subscriber-base'
+import { CONFIGURED_LOGGER } from '../typeorm/our-subscriber'
 import { installTypeOrmPatches } from '../typeorm/typeorm-internals'
 import { resolveConfig, type EventActionsConfig, type ResolvedConfig } from './event-actions-config'
 
@@ -30,7 +31,11 @@ export class EventActionSubscriber extends EventActionSubscriberBase {
   constructor(config?: EventActionsConfig) {
     const resolved = resolveConfig(config)
     super(dispatcherFor(resolved), resolved)
+    this[CONFIGURED_LOGGER] = config?.logger
   }
+
+  /** @internal The config's logger, for the HTTP integrations given this DataSource. */
+  readonly [CONFIGURED_LOGGER]: EventActionsConfig['logger']
 
   /**
    * A subscriber class bound to `config`: TypeORM instantiates subscribers

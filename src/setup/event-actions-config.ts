@@ -73,7 +73,8 @@ export interface EventActionsConfig {
    * default; a pino or winston logger fits as it is. Each entry is one call
    * with one string. Used by the default `onAfterCommitError` and by
    * `EventActionsModule` (unless it has a `logger` of its own);
-   * `expressEventActions` and `koaEventActions` take a `logger` option of the
+   * `expressEventActions` and `koaEventActions` given this DataSource log
+   * there unless they have a `logger` option of their own, of the
    * same shape.
    */
   logger?: {

@@ -9,6 +9,9 @@ export const SUBSCRIBER_MARK: unique symbol = Symbol('typeorm-event-actions.subs
 /** @internal On our subscriber: true when its config allows clear() (see clear-guard.ts). */
 export const CLEAR_ALLOWED: unique symbol = Symbol('typeorm-event-actions.allowClear')
 
+/** @internal On our subscriber: the `logger` of its config, or undefined (integrations log there by default). */
+export const CONFIGURED_LOGGER: unique symbol = Symbol('typeorm-event-actions.logger')
+
 /** @internal On our subscriber: its {@link BulkSettings} (see bulk-write-guard.ts). */
 export const BULK_SETTINGS: unique symbol = Symbol('typeorm-event-actions.bulkSettings')
 

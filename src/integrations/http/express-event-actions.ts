@@ -87,7 +87,8 @@ export interface ExpressEventActionsOptions {
   /**
    * Where error answers are logged: a 4xx as one `warn` line (method, path,
    * status, request id), a 500 with the error's stack through `error`.
-   * `console`, pino and winston fit. Defaults to `console`.
+   * `console`, pino and winston fit. Defaults to the `logger` given to
+   * `withEventActions` for `dataSource`, else `console`.
    */
   logger?: EventActionsConfig['logger']
 }
@@ -126,7 +127,7 @@ class ResponseNotOk extends Error {}
 // Long: the middleware and its error handler close over the same checked options.
 export function expressEventActions(options: ExpressEventActionsOptions): ExpressEventActions {
   const { events, dataSource } = options
-  const logger = httpLogger(options.logger, 'expressEventActions: logger')
+  const logger = httpLogger(options.logger, 'expressEventActions: logger', options.dataSource)
   const resolveAction = options.resolveAction ?? ((req) => defaultActionName(req.method, req.path))
   const resolveUser = options.resolveUser ?? ((req) => req.user as ActionUser | undefined)
   const resolveParams = options.resolveParams ?? ((req) => ({ ...req.params, query: req.query, body: req.body }))

@@ -2,7 +2,9 @@ import { randomUUID } from 'node:crypto'
 import { inspect } from 'node:util'
 import { SoftError, type LocalizedErrorEntry } from '../../basics/errors'
 import { DEFAULT_LOCALE, translate } from '../../basics/translator'
+import type { DataSource } from 'typeorm'
 import { checkLogger, type EventActionsConfig } from '../../setup/event-actions-config'
+import { CONFIGURED_LOGGER, ourSubscriber } from '../../typeorm/our-subscriber'
 import { localeFromAcceptLanguage } from './accept-language'
 import { carriedStatus, statusMessage } from './http-status'
 
@@ -88,11 +90,23 @@ export function requestLocale<R>(options: LocaleOptions<R>, req: R, header: stri
 /** @internal The logger the integrations write to: {@link EventActionsConfig.logger}'s shape. */
 export type HttpLogger = NonNullable<EventActionsConfig['logger']>
 
-/** @internal `logger` checked, or `console` without one. */
-export function httpLogger(logger: EventActionsConfig['logger'], where: string): HttpLogger {
-  if (logger === undefined) return console
-  checkLogger(logger, where)
-  return logger
+/**
+ * @internal `logger` checked; without one, the `logger` given to
+ * `withEventActions` for `dataSource` (asked at each entry: the subscriber
+ * exists once the DataSource is initialized), else `console`.
+ */
+export function httpLogger(logger: EventActionsConfig['logger'], where: string, dataSource?: DataSource): HttpLogger {
+  if (logger !== undefined) {
+    checkLogger(logger, where)
+    return logger
+  }
+  if (!dataSource) return console
+  const configured = (): HttpLogger => (ourSubscriber(dataSource)?.[CONFIGURED_LOGGER] as HttpLogger | undefined) ?? console
+  return {
+    info: (message) => configured().info(message),
+    warn: (message) => configured().warn(message),
+    error: (message) => configured().error(message),
+  }
 }
 
 /** @internal The request an error answer is logged for. */

@@ -62,7 +62,8 @@ export interface KoaEventActionsOptions {
   /**
    * Where error answers are logged: a 4xx as one `warn` line (method, path,
    * status, request id), a 500 with the error's stack through `error`.
-   * `console`, pino and winston fit. Defaults to `console`.
+   * `console`, pino and winston fit. Defaults to the `logger` given to
+   * `withEventActions` for `dataSource`, else `console`.
    */
   logger?: EventActionsConfig['logger']
 }
@@ -101,7 +102,7 @@ export function koaEventActions(options: KoaEventActionsOptions): ((ctx: KoaCont
   readonly errorHandler: (ctx: KoaContextLike, next: () => Promise<unknown>) => Promise<void>
 } {
   const { events, dataSource } = options
-  const logger = httpLogger(options.logger, 'koaEventActions: logger')
+  const logger = httpLogger(options.logger, 'koaEventActions: logger', options.dataSource)
   const resolveAction = options.resolveAction ?? ((ctx) => defaultActionName(ctx.method, ctx.path))
   const resolveUser = options.resolveUser ?? ((ctx) => ctx.state.user as ActionUser | undefined)
   const resolveParams = options.resolveParams ?? ((ctx) => ({ ...ctx.params, query: ctx.query, body: ctx.request.body }))

@@ -200,6 +200,23 @@ export function beforeCommit(queryRunner: QueryRunner, depth: number): Promise<v
   return insertAudits(queryRunner, audits, state.transactionId)
 }
 
+/**
+ * @internal Writes now the audit entries the transaction level `depth` made
+ * (those since its savepoint started; all at the outermost level), so that
+ * a bulk write of many rows keeps none in memory between its batches. They
+ * are written inside that level: its rollback takes them back.
+ */
+export function flushAuditsOfLevel(queryRunner: QueryRunner, depth: number): Promise<void> | void {
+  const state = states.get(queryRunner)
+  if (!state) return
+  // No mark: nothing was pending when the level started, so everything pending is its own.
+  const start = depth <= 1 ? 0 : (state.marks.get(depth)?.audits ?? 0)
+  if (state.audits.length <= start) return
+  const audits = state.audits.slice(start)
+  state.audits.length = start
+  return insertAudits(queryRunner, audits, state.transactionId)
+}
+
 /** @internal afterTransactionCommit: once nothing is open any more, the after-commit callbacks run. */
 export function afterCommit(queryRunner: QueryRunner, depth: number): Promise<void> | void {
   if (depth !== 0) return

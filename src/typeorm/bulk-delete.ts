@@ -3,6 +3,8 @@ import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type MatchedRow } from './matching-rows'
 import { broadcastRows, type RowEventKind } from './row-events'
 import { rereadColumns } from './reread-columns'
+import { flushAuditsOfLevel } from '../transaction/transaction-state'
+import { transactionDepthOf } from './transaction-depth'
 import type { WriteBuilder } from './write-builder'
 
 /** @internal Which removal a bulk write is. */
@@ -49,4 +51,6 @@ async function removeBatch(queryRunner: QueryRunner, metadata: EntityMetadata, r
     await rereadColumns(queryRunner, metadata, batch, [metadata.deleteDateColumn, metadata.updateDateColumn, metadata.versionColumn])
   }
   await broadcastRows(queryRunner, 'After', kind, metadata, batch)
+  // The batch's audit entries are written now, inside the call's transaction: memory holds one batch at a time.
+  await flushAuditsOfLevel(queryRunner, transactionDepthOf(queryRunner))
 }

@@ -5,6 +5,8 @@ import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type ComputedValue, type MatchedRow } from './matching-rows'
 import { broadcastRows, type EventRow } from './row-events'
 import { rereadColumns } from './reread-columns'
+import { flushAuditsOfLevel } from '../transaction/transaction-state'
+import { transactionDepthOf } from './transaction-depth'
 import { writtenColumns } from './written-columns'
 import type { WriteBuilder } from './write-builder'
 import { setPath } from './write-columns'
@@ -80,6 +82,8 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
   const computedColumns = plan.computed.map((c) => c.column)
   await rereadColumns(queryRunner, metadata, final, [...computedColumns, metadata.versionColumn, metadata.updateDateColumn])
   await broadcastRows(queryRunner, 'After', 'Update', metadata, final)
+  // The batch's audit entries are written now, inside the call's transaction: memory holds one batch at a time.
+  await flushAuditsOfLevel(queryRunner, transactionDepthOf(queryRunner))
   return final.length
 }
 

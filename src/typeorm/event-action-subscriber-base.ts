@@ -40,7 +40,8 @@ import { junctionRelationsOf } from './junction-changes'
 import { rowMetadata, selectionOf } from './load-selection'
 import { isInternalLoad } from './internal-work'
 import { BULK_SETTINGS, CLEAR_ALLOWED, JUNCTION_UPDATE, SUBSCRIBER_MARK, type BulkSettings, type JunctionUpdate } from './our-subscriber'
-import { installTypeOrmPatches, transactionDepthOf } from './typeorm-internals'
+import { transactionDepthOf } from './transaction-depth'
+import { installTypeOrmPatches } from './typeorm-internals'
 import { currentScope, type AsyncScope } from '../scope/async-scope'
 
 const { Pre, Post } = EventActionTiming

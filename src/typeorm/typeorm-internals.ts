@@ -60,15 +60,6 @@ import { patchMethod } from './patch-method'
 import { convertPlainObjects } from './plain-objects'
 import { placeOurSubscriber } from './subscriber-order'
 
-/**
- * @internal How many transactions are open on the query runner (1: the
- * outermost, more: savepoints). TypeORM keeps it protected; it exists, with
- * this meaning, on every driver of 0.3.20+ and 1.x.
- */
-export function transactionDepthOf(queryRunner: object): number {
-  return (queryRunner as { transactionDepth?: number }).transactionDepth ?? 0
-}
-
 type Method = (this: unknown, ...args: unknown[]) => unknown
 
 /** Runs `owner[name]` as TypeORM's own work of a save/remove. */

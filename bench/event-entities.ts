@@ -1,4 +1,4 @@
-/** Entities with event actions: `noop` (does nothing) and `realistic`. */
+/** Entities with event actions: `noop` (does nothing), `realistic`, and the no-op bulk item. */
 import { Entity } from 'typeorm'
 import {
   Audited,
@@ -8,7 +8,7 @@ import {
   type AttributeGroup,
   type EventActionEntity,
 } from '../src'
-import { CustomerColumns, formatPostcode, named, ValidatedCustomerColumns } from './model'
+import { BulkColumns, CustomerColumns, formatPostcode, named, ValidatedCustomerColumns } from './model'
 
 const { Pre } = EventActionTiming
 const { Insert, Update } = EventActionType
@@ -18,6 +18,18 @@ export function noopCustomer(name: string, table: string): new () => CustomerCol
   const cls = named(
     name,
     class extends CustomerColumns implements EventActionEntity {
+      _eventAction(): void {}
+    },
+  )
+  Entity(table)(cls)
+  return cls
+}
+
+/** A bulk entity class on `table` whose `_eventAction` does nothing. */
+export function noopBulkItem(name: string, table: string): new () => BulkColumns {
+  const cls = named(
+    name,
+    class extends BulkColumns implements EventActionEntity {
       _eventAction(): void {}
     },
   )

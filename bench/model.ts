@@ -4,7 +4,7 @@
  * runs pristine TypeORM.
  */
 import { IsEmail, IsInt, IsOptional, Length, Matches, Min } from 'class-validator'
-import { Column, Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { Column, Entity, Index, PrimaryGeneratedColumn } from 'typeorm'
 
 /** UK-style postcode formatting (as in demo/entities.ts): upper case, one space before the last three characters. */
 export function formatPostcode(raw: string): string {
@@ -60,6 +60,28 @@ export function named<T extends Function>(name: string, cls: T): T {
 /** An entity class without event actions on `table`. */
 export function plainCustomer(name: string, table: string): new () => CustomerColumns {
   const cls = named(name, class extends CustomerColumns {})
+  Entity(table)(cls)
+  return cls
+}
+
+/**
+ * The rows of the bulk scenarios (`update(criteria)`, `delete(criteria)`):
+ * the criteria select a group, the update sets `qty`.
+ */
+export abstract class BulkColumns {
+  @PrimaryGeneratedColumn() id!: number
+  @Index() @Column({ type: 'int' }) grp!: number
+  @Column({ type: 'int' }) qty!: number
+  @Column({ type: 'varchar', length: 60 }) name!: string
+}
+
+/** The group the bulk scenarios write (every row of it) and the one they must leave alone. */
+export const BULK_GROUP = 1
+export const OTHER_GROUP = 2
+
+/** A bulk entity class without event actions on `table`. */
+export function plainBulkItem(name: string, table: string): new () => BulkColumns {
+  const cls = named(name, class extends BulkColumns {})
   Entity(table)(cls)
   return cls
 }

@@ -1,15 +1,26 @@
 /**
  * One benchmark worker process. `plain` runs pristine TypeORM (plain,
- * handwritten, load-plain, update-plain, and the empty-subscriber references
- * subscriber, load-subscriber, update-subscriber) and never loads the library, whose
- * TypeORM patches are process-wide; `events` runs the library's scenarios
- * (noop, realistic, load, update). run.ts drives both, one job at a time.
+ * handwritten, load-plain, update-plain, bulk-update-plain, bulk-delete-plain,
+ * and the empty-subscriber references subscriber, load-subscriber,
+ * update-subscriber) and never loads the library, whose TypeORM patches are
+ * process-wide; `events` runs the library's scenarios (noop, realistic, load,
+ * update, bulk-update, bulk-delete, and the loops bulk-update-loop and
+ * bulk-delete-loop). run.ts drives both, one job at a time.
  */
 import 'reflect-metadata'
 import { performance } from 'node:perf_hooks'
 import { DataSource, type DataSourceOptions, type ObjectLiteral, type Repository } from 'typeorm'
 import { databaseName, databaseOptions } from '../ormconfig'
-import { customerData, formatPostcode, plainCustomer, type CustomerColumns } from './model'
+import {
+  BULK_GROUP,
+  customerData,
+  formatPostcode,
+  OTHER_GROUP,
+  plainBulkItem,
+  plainCustomer,
+  type BulkColumns,
+  type CustomerColumns,
+} from './model'
 import type { Reply, Request, Role, WorkerInit } from './protocol'
 
 type Ctor = new () => CustomerColumns
@@ -33,7 +44,19 @@ interface UpdateScenario {
   ds: DataSource
   entity: Ctor
 }
-type Scenario = SaveScenario | LoadScenario | UpdateScenario
+/**
+ * A set-based write of every row of one group: `set` (repository.update or
+ * delete with criteria: `update(criteria)`/`delete(criteria)`), or `loop`
+ * (find the rows, then save or remove each one in one transaction).
+ */
+interface BulkScenario {
+  kind: 'bulk'
+  op: 'update' | 'delete'
+  how: 'set' | 'loop'
+  ds: DataSource
+  entity: new () => BulkColumns
+}
+type Scenario = SaveScenario | LoadScenario | UpdateScenario | BulkScenario
 
 const gc = (globalThis as { gc?: () => void }).gc
 if (!gc) throw new Error('bench worker needs node --expose-gc')
@@ -105,6 +128,10 @@ async function init(msg: WorkerInit): Promise<void> {
     })
     scenarios.set('load-plain', { kind: 'load', ds: await open({}, [...loadPlain.values()], false), entityFor: loadPlain })
     scenarios.set('update-plain', { kind: 'update', ds: await open({}, [updatePlain], false), entity: updatePlain })
+    for (const op of ['update', 'delete'] as const) {
+      const entity = plainBulkItem(`Bulk${op === 'update' ? 'Update' : 'Delete'}Plain`, `bench_bulk_${op}_plain`)
+      scenarios.set(`bulk-${op}-plain`, { kind: 'bulk', op, how: 'set', ds: await open({}, [entity], false), entity })
+    }
     // References: the same three on a DataSource with a subscriber that does nothing.
     const subscribed = plainCustomer('SubscribedCustomer', 'bench_subscribed')
     const loadSubscribed = loadTables('LoadSubscribed', plainCustomer)
@@ -115,7 +142,7 @@ async function init(msg: WorkerInit): Promise<void> {
     scenarios.set('update-subscriber', { kind: 'update', ds: withEmpty, entity: updateSubscribed })
   } else {
     const { AuditEntry } = await import('../src')
-    const { noopCustomer, RealisticCustomer } = await import('./event-entities')
+    const { noopBulkItem, noopCustomer, RealisticCustomer } = await import('./event-entities')
     const noop = noopCustomer('NoopCustomer', 'bench_noop')
     const load = loadTables('Load', noopCustomer)
     const update = noopCustomer('UpdateCustomer', 'bench_update')
@@ -129,6 +156,14 @@ async function init(msg: WorkerInit): Promise<void> {
     })
     scenarios.set('load', { kind: 'load', ds: await open({}, [...load.values()], true), entityFor: load })
     scenarios.set('update', { kind: 'update', ds: await open({}, [update], true), entity: update })
+    for (const op of ['update', 'delete'] as const) {
+      const Op = op === 'update' ? 'Update' : 'Delete'
+      for (const how of ['set', 'loop'] as const) {
+        const entity = noopBulkItem(`Bulk${Op}${how === 'loop' ? 'Loop' : ''}`, `bench_bulk_${op}${how === 'loop' ? '_loop' : ''}`)
+        const name = `bulk-${op}${how === 'loop' ? '-loop' : ''}`
+        scenarios.set(name, { kind: 'bulk', op, how, ds: await open({}, [entity], true), entity })
+      }
+    }
   }
   // Load tables are seeded once (kept across runs on a server when complete).
   for (const s of scenarios.values()) {
@@ -208,6 +243,67 @@ async function runUpdate(name: string, s: UpdateScenario, n: number): Promise<Ti
   return { ...timing, parts: { findMs, saveMs: timing.ms - findMs } }
 }
 
+/** Rows of the group the bulk writes leave alone (besides the n they write). */
+const OTHER_ROWS = 100
+let bulkRound = 0
+
+/** n rows in BULK_GROUP and OTHER_ROWS in OTHER_GROUP, qty 0, listeners off (not measured). */
+async function seedBulk(ds: DataSource, entity: new () => BulkColumns, n: number): Promise<void> {
+  await ds.getRepository(entity).clear()
+  const rows: ObjectLiteral[] = []
+  const flush = async () => {
+    if (rows.length === 0) return
+    await ds.createQueryBuilder().insert().into(entity).values(rows).updateEntity(false).callListeners(false).execute()
+    rows.length = 0
+  }
+  // The other group's rows interleaved with the written ones.
+  const step = Math.max(1, Math.floor((n + OTHER_ROWS) / OTHER_ROWS))
+  for (let i = 0, others = 0; i < n + OTHER_ROWS; i++) {
+    const other = others < OTHER_ROWS && (i % step === 0 || i - others === n)
+    if (other) others++
+    rows.push({ grp: other ? OTHER_GROUP : BULK_GROUP, qty: 0, name: `Item ${i}` })
+    if (rows.length === chunk) await flush()
+  }
+  await flush()
+  check(await count(ds, entity, { grp: BULK_GROUP }), n, 'bulk seed: rows of the group')
+}
+
+/**
+ * The timed write: `update({ grp }, { qty })` / `delete({ grp })` on the
+ * repository, or the loop users write without set-based events: find the
+ * group's rows, then save (remove) each one, in one transaction.
+ */
+async function runBulk(name: string, s: BulkScenario, n: number): Promise<Timing> {
+  const repo: Repository<BulkColumns> = s.ds.getRepository(s.entity)
+  await seedBulk(s.ds, s.entity, n)
+  const qty = ++bulkRound
+  const where = { grp: BULK_GROUP }
+  fullGc()
+  const clock = startClock()
+  if (s.how === 'set') {
+    if (s.op === 'update') await repo.update(where, { qty })
+    else await repo.delete(where)
+  } else {
+    await s.ds.manager.transaction(async (manager) => {
+      const rows = await manager.find(s.entity, { where })
+      if (rows.length !== n) throw new Error(`${name}: found ${rows.length} rows, expected ${n}`)
+      if (s.op === 'update') {
+        for (const row of rows) {
+          row.qty = qty
+          await manager.save(row)
+        }
+      } else {
+        for (const row of rows) await manager.remove(row)
+      }
+    })
+  }
+  const timing = stopClock(clock)
+  check(await count(s.ds, s.entity, { grp: BULK_GROUP }), s.op === 'update' ? n : 0, `${name}: rows left in the group`)
+  if (s.op === 'update') check(await count(s.ds, s.entity, { grp: BULK_GROUP, qty }), n, `${name}: updated rows`)
+  check(await count(s.ds, s.entity, { grp: OTHER_GROUP, qty: 0 }), OTHER_ROWS, `${name}: rows of the other group`)
+  return timing
+}
+
 const heap = (): number => process.memoryUsage().heapUsed
 
 async function settle(): Promise<void> {
@@ -252,6 +348,7 @@ process.on('message', (msg: Request) => {
           if (!s) throw new Error(`worker has no scenario ${msg.scenario}`)
           if (s.kind === 'save') send({ type: 'result', id: msg.id, ...(await runSave(msg.scenario, s, msg.n)) })
           else if (s.kind === 'load') send({ type: 'result', id: msg.id, ...(await runLoad(msg.scenario, s, msg.n, msg.warmup)) })
+          else if (s.kind === 'bulk') send({ type: 'result', id: msg.id, ...(await runBulk(msg.scenario, s, msg.n)) })
           else send({ type: 'result', id: msg.id, ...(await runUpdate(msg.scenario, s, msg.n)) })
           break
         }

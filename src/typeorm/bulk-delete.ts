@@ -1,6 +1,7 @@
 import { DeleteResult, UpdateResult, type EntityMetadata, type QueryRunner } from 'typeorm'
 import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type MatchedRow } from './matching-rows'
+import { byPrimaryKey } from './by-primary-key'
 import { broadcastRows, type RowEventKind } from './row-events'
 import { rereadColumns } from './reread-columns'
 import { flushAuditsOfLevel } from '../transaction/transaction-state'
@@ -43,7 +44,7 @@ async function removeBatch(queryRunner: QueryRunner, metadata: EntityMetadata, r
   const ids = batch.map((row) => metadata.getEntityIdMap(row.previous)!)
   const builder = queryRunner.manager.createQueryBuilder()
   const write = removal === 'delete' ? builder.delete() : removal === 'soft-delete' ? builder.softDelete() : builder.restore()
-  await write.from(metadata.target).whereInIds(ids).callListeners(false).execute()
+  await byPrimaryKey(write.from(metadata.target).callListeners(false), metadata, ids).execute()
   if (removal === 'delete') {
     // As remove() does: the instance of a deleted row has no primary key any more (the copy keeps it).
     for (const row of batch) for (const column of metadata.primaryColumns) column.setEntityValue(row.entity, undefined)

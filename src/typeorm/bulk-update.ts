@@ -3,10 +3,12 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata'
 import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type ComputedValue, type MatchedRow } from './matching-rows'
+import { byPrimaryKey } from './by-primary-key'
 import { broadcastRows, type EventRow } from './row-events'
 import { rereadColumns } from './reread-columns'
 import { flushAuditsOfLevel } from '../transaction/transaction-state'
 import { transactionDepthOf } from './transaction-depth'
+import { markWrittenColumns } from './write-groups'
 import { writtenColumns } from './written-columns'
 import type { WriteBuilder } from './write-builder'
 import { setPath } from './write-columns'
@@ -62,9 +64,9 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
       if (a.relation) a.relation.setEntityValue(row.entity, value)
       else a.column!.setEntityValue(row.entity, value)
     }
-    // A row the values leave as it is gets no event, as with save().
-    const changed: ChangedRow = { ...row }
-    if (changeOf(metadata, row, changed)) changing.push(changed)
+    // A row the values leave as it is gets no event, as with save(). Only the assigned attributes can differ yet.
+    const changed = row as ChangedRow
+    if (changeOf(metadata, row, changed, assignedView(metadata, plan, row.entity))) changing.push(changed)
   }
   await broadcastRows(queryRunner, 'Before', 'Update', metadata, changing)
   // What the Pre handlers left: a row they set back to its stored values is not written, and gets no Post.
@@ -77,19 +79,27 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
     statements.set(key, statement)
   }
   for (const { values, ids } of statements.values()) {
-    await queryRunner.manager.createQueryBuilder().update(metadata.target).set(values).whereInIds(ids).updateEntity(false).callListeners(false).execute()
+    const update = queryRunner.manager.createQueryBuilder().update(metadata.target).set(values).updateEntity(false).callListeners(false)
+    await byPrimaryKey(update, metadata, ids).execute()
   }
-  const computedColumns = plan.computed.map((c) => c.column)
-  await rereadColumns(queryRunner, metadata, final, [...computedColumns, metadata.versionColumn, metadata.updateDateColumn])
+  // The UPDATE added 1 to the version of each row it wrote (locked since it was read); the rest the database computed is read back.
+  const version = metadata.versionColumn
+  if (version) for (const row of final) if (!row.columns!.includes(version)) version.setEntityValue(row.entity, Number(version.getEntityValue(row.previous)) + 1)
+  await rereadColumns(queryRunner, metadata, final, [...plan.computed.map((c) => c.column), metadata.updateDateColumn])
+  // Post's group is what was written: the columns found here, as TypeORM judged them.
+  for (const row of final) markWrittenColumns(row.entity)
   await broadcastRows(queryRunner, 'After', 'Update', metadata, final)
   // The batch's audit entries are written now, inside the call's transaction: memory holds one batch at a time.
   await flushAuditsOfLevel(queryRunner, transactionDepthOf(queryRunner))
   return final.length
 }
 
-/** Sets `into.columns`/`into.relations` to what the row's instance changes against its copy; false when nothing. */
-function changeOf(metadata: EntityMetadata, row: MatchedRow, into: EventRow): boolean {
-  const columns = [...writtenColumns(metadata, row.entity, row.previous)]
+/**
+ * Sets `into.columns`/`into.relations` to what the row's instance (or `view`
+ * of it) changes against its copy, as TypeORM judges it; false when nothing.
+ */
+function changeOf(metadata: EntityMetadata, row: MatchedRow, into: EventRow, view: ObjectLiteral = row.entity): boolean {
+  const columns = [...writtenColumns(metadata, view, row.previous)]
   const relations = metadata.relationsWithJoinColumns.filter((relation) => {
     const now: unknown = relation.getEntityValue(row.entity)
     return now !== undefined && !sameReference(relation, now, relation.getEntityValue(row.previous))
@@ -97,6 +107,13 @@ function changeOf(metadata: EntityMetadata, row: MatchedRow, into: EventRow): bo
   into.columns = columns
   into.relations = relations
   return columns.length > 0 || relations.length > 0
+}
+
+/** The instance's values of the assigned columns only: TypeORM's change detection then looks at nothing else. */
+function assignedView(metadata: EntityMetadata, plan: SetPlan, entity: ObjectLiteral): ObjectLiteral {
+  const view: ObjectLiteral = {}
+  for (const a of plan.assignments) if (a.column) a.column.setEntityValue(view, a.column.getEntityValue(entity))
+  return view
 }
 
 /** The SET of one row and a key shared by every row whose SET is the same (they are written by one UPDATE). */

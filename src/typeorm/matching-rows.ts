@@ -19,6 +19,8 @@ export interface MatchedRow {
   readonly computed: ReadonlyMap<ColumnMetadata, unknown>
 }
 
+const NONE: ReadonlyMap<ColumnMetadata, unknown> = new Map()
+
 /** @internal What to read besides the columns. */
 export interface MatchOptions {
   readonly batchSize: number
@@ -120,7 +122,9 @@ function matched(metadata: EntityMetadata, entity: ObjectLiteral, raw: ObjectLit
     relation.setEntityValue(previous, value)
   }
   const driver = metadata.connection.driver
-  const computed = new Map(options.computed.map((value, i) => [value.column, driver.prepareHydratedValue(raw[`eva_computed_${i}`], value.column) as unknown]))
+  const computed = options.computed.length
+    ? new Map(options.computed.map((value, i) => [value.column, driver.prepareHydratedValue(raw[`eva_computed_${i}`], value.column) as unknown]))
+    : NONE
   return { entity, previous, computed }
 }
 

@@ -1,6 +1,7 @@
 import type { EntityMetadata, ObjectLiteral, QueryRunner } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import { stableJson } from '../basics/stable-json'
+import { byPrimaryKey } from './by-primary-key'
 import { asInternal } from './internal-work'
 
 /**
@@ -18,15 +19,12 @@ export async function rereadColumns(
   const columns = [...new Set(wanted.filter((c): c is ColumnMetadata => c !== undefined))]
   if (columns.length === 0 || rows.length === 0) return
   const ids = rows.map((row) => metadata.getEntityIdMap(row.previous)!)
-  const read = await asInternal(() =>
-    queryRunner.manager
-      .createQueryBuilder(metadata.target, 'e')
-      .select([...metadata.primaryColumns, ...columns].map((c) => `e.${c.propertyPath}`))
-      .whereInIds(ids)
-      .withDeleted()
-      .callListeners(false)
-      .getMany(),
-  )
+  const select = queryRunner.manager
+    .createQueryBuilder(metadata.target, 'e')
+    .select([...metadata.primaryColumns, ...columns].map((c) => `e.${c.propertyPath}`))
+    .withDeleted()
+    .callListeners(false)
+  const read = await asInternal(() => byPrimaryKey(select, metadata, ids).getMany())
   const byId = new Map(read.map((r) => [stableJson(metadata.getEntityIdMap(r)!), r]))
   for (const [i, row] of rows.entries()) {
     const fresh = byId.get(stableJson(ids[i]!))

@@ -26,6 +26,14 @@ export function withTouched(entity: ObjectLiteral, group: AttributeGroup | null,
   return missing ? new AttributeGroup([...group, ...touched]) : group
 }
 
+// The instances whose next Post Update event carries exactly the columns written (bulk-update.ts).
+const exactColumns = new WeakSet<ObjectLiteral>()
+
+/** @internal The next Post Update of `entity` lists exactly the columns its UPDATE wrote: they need no second diff. */
+export function markWrittenColumns(entity: ObjectLiteral): void {
+  exactColumns.add(entity)
+}
+
 /** @internal The group of an Update: TypeORM's changed columns and relations, by property path. */
 export function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
   const names: string[] = []
@@ -47,7 +55,9 @@ export function updateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
 export function postUpdateGroup(event: UpdateEvent<ObjectLiteral>): AttributeGroup {
   const group = updateGroup(event)
   const { metadata } = event
-  const written = writtenColumns(metadata, event.entity as ObjectLiteral, event.databaseEntity)
+  const entity = event.entity as ObjectLiteral
+  // A bulk write found the written columns itself, just before: the event's own list is exact.
+  const written = exactColumns.delete(entity) ? new Set(event.updatedColumns) : writtenColumns(metadata, entity, event.databaseEntity)
   const names = [...group].filter((name) => {
     const column = metadata.findColumnWithPropertyPath(name)
     return !column || column.relationMetadata !== undefined || written.has(column)

@@ -50,7 +50,8 @@ export { TransactionRollbackOnlyError } from './transaction/transaction-rollback
 export type { AfterCommitOrigin } from './transaction/transaction-state'
 
 // operations and actions: business-object operations, action-bound events
-export { EventActions, type EntityClass, type FromRecordSetOptions, type SetAutomaticsOptions } from './operations/event-actions'
+export { EventActions } from './operations/event-actions'
+export type { EntityClass, FromRecordSetOptions, SetAutomaticsOptions } from './operations/operation-options'
 export {
   ActionEvents,
   type ActionEventContext,

@@ -68,42 +68,75 @@ export class Dispatcher {
     // A caller that has read the async scope already passes it (Load: one read per row, not three).
     scope: AsyncScope | undefined = currentScope(),
   ): void | Promise<void> {
-    const handler = info.handler
-    if (!handler) {
-      // An @Audited or @Automatic entity without a handler is still validated: the library is what saves it.
-      return this.validates(info, timing, type) ? this.validate(info, entity, type, timing, group, undefined) : undefined
-    }
+    const validates = this.validates(info, timing, type)
+    // No handler observes this type (none at all, or `handles` leaves it out): only validation runs.
+    if (!info.handler || !info.handles[type]) return validates ? this.validate(info, entity, type, timing, group, undefined) : undefined
     const parent = scope?.frame
     if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return
 
+    const ctx = this.frameFor(info, entity, timing, type, group, manager, parent, soft, previousSource, source)
+    const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
+    const ran = this.invoke(ctx, scope)
+    if (!validates) return ran
+    return ran ? ran.then(() => this.validate(info, entity, type, timing, group, before)) : this.validate(info, entity, type, timing, group, before)
+  }
+
+  /**
+   * Pre and Post Load of one row with one context: it is the row's frame for
+   * both, its `timing` turned to Post in between (a handler that kept the
+   * Pre context sees Post). Nothing runs when no handler observes Load.
+   */
+  load(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup, manager: EntityManager, scope: AsyncScope | undefined): void | Promise<void> {
+    if (!info.handler || !info.handles[EventActionType.Load]) return
+    const parent = scope?.frame
+    if (this.config.recursionGuard && (isRunning(entity, EventActionType.Load) || isEnclosedBy(parent, entity, EventActionType.Load))) return
+    const ctx = this.frameFor(info, entity, EventActionTiming.Pre, EventActionType.Load, group, manager, parent, false, undefined, undefined)
+    const post = (): void | Promise<void> => {
+      ;(ctx as { timing: EventActionTiming }).timing = EventActionTiming.Post
+      return this.invoke(ctx, scope)
+    }
+    const pre = this.invoke(ctx, scope)
+    return pre ? pre.then(post) : post()
+  }
+
+  /** The handler's context, which is also its frame, within the depth limit. */
+  private frameFor(
+    info: EntityInfo,
+    entity: ObjectLiteral,
+    timing: EventActionTiming,
+    type: EventActionType,
+    group: AttributeGroup | null,
+    manager: EntityManager,
+    parent: EventFrame | undefined,
+    soft: boolean,
+    previousSource: ObjectLiteral | undefined,
+    source: unknown,
+  ): EventFrame {
     const depth = parent ? parent.depth + 1 : 1
     const ctx = this.makeContext(info, entity, timing, type, group, manager, depth, parent, soft, previousSource, source)
     if (depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(ctx))
+    return ctx
+  }
 
-    const validates = this.validates(info, timing, type)
-    const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
-
+  /** Calls the handler in its frame; undefined when it ran synchronously. */
+  private invoke(ctx: EventFrame, scope: AsyncScope | undefined): void | Promise<void> {
+    const { info, entity, type } = ctx
     let result: unknown
     try {
       result = runInFrame(scope, ctx, callHandler)
     } catch (error) {
-      throw decorateError(error, info.name, type, timing)
+      throw decorateError(error, info.name, type, ctx.timing)
     }
-    if (!isThenable(result)) {
-      return validates ? this.validate(info, entity, type, timing, group, before) : undefined
-    }
+    if (!isThenable(result)) return undefined
     // The flag marks a pending handler on the instance itself; while the handler
     // runs synchronously, the frame chain (isEnclosedBy) already covers it.
     enter(entity, type)
     // Promise.resolve also adopts foreign thenables, so that their rejection is seen.
     return Promise.resolve(result).then(
-      () => {
-        leave(entity, type)
-        return validates ? this.validate(info, entity, type, timing, group, before) : undefined
-      },
+      () => leave(entity, type),
       (error: unknown) => {
         leave(entity, type)
-        throw decorateError(error, info.name, type, timing)
+        throw decorateError(error, info.name, type, ctx.timing)
       },
     )
   }

@@ -6,12 +6,13 @@ import { hiddenSlot } from '../basics/hidden-slot'
  * @internal Per-instance state of the business-object operations. It never
  * reaches a column, never shows on the instance and goes away with it:
  * - the last loaded or saved state (for `reset`): attribute values in the
- *   entity's attribute order, recorded after Post Load/Insert/Update and
- *   after `create`. Every loaded row gets one, so it lives in a hidden slot
- *   (see hidden-slot.ts for what that costs against the alternatives);
+ *   entity's attribute order, recorded after Post Load/Insert/Update for
+ *   entities with `resetState: 'snapshot'`, and after `create`. With many
+ *   rows loaded it can be one per row, so it lives in a hidden slot (see
+ *   hidden-slot.ts for what that costs against the alternatives);
  * - touched attributes (`touch`, rare): a WeakMap.
  */
-const lastState = hiddenSlot<unknown[]>()
+const lastState = hiddenSlot<unknown[] | undefined>()
 const touchedAttributes = new WeakMap<ObjectLiteral, Set<string>>()
 
 /** @internal */
@@ -27,6 +28,14 @@ export function rememberState(info: EntityInfo, entity: ObjectLiteral): void {
 export function rememberWritten(info: EntityInfo, entity: ObjectLiteral, written: Iterable<string>, databaseRow: ObjectLiteral): void {
   const base = lastState.get(entity) ?? info.snapshot(databaseRow)
   lastState.set(entity, info.patchSnapshot(base, entity, written))
+}
+
+/**
+ * @internal A write of an entity that keeps no snapshot: a state recorded
+ * before it (by `create`) is stale now, and reset() reads the row instead.
+ */
+export function forgetState(entity: ObjectLiteral): void {
+  if (lastState.get(entity) !== undefined) lastState.set(entity, undefined)
 }
 
 /** @internal The last loaded or saved state, or undefined when there is none. */

@@ -28,7 +28,8 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     /** @internal */
     readonly info: EntityInfo,
     readonly entity: E,
-    readonly timing: EventActionTiming,
+    // Not readonly: a row's Pre and Post Load share one context (Dispatcher.load turns it to Post).
+    public timing: EventActionTiming,
     readonly type: EventActionType,
     readonly group: AttributeGroup | null,
     readonly manager: EntityManager,

@@ -3,6 +3,7 @@ import { HardError } from '../basics/errors'
 import { isThenable } from '../basics/is-thenable'
 import type { DeclaredHandler } from './declared-handlers'
 import type { EventActionHandler } from './event-action-handler'
+import type { EventActionType } from '../basics/event-action-type'
 
 /**
  * @internal The handler the dispatcher calls: `_eventAction`, then the declarative
@@ -17,6 +18,8 @@ export function composeHandler(
   attributes: ReadonlySet<string>,
   // The saved-as class's prototype: an STI parent instance saved as a child lacks the child's methods.
   methods: ObjectLiteral | undefined,
+  // The types `own` declares it handles (`@EventActionOptions({ handles })`); undefined: all.
+  ownTypes: readonly EventActionType[] | undefined = undefined,
 ): EventActionHandler | undefined {
   if (declared.length === 0) return own
   for (const d of declared) {
@@ -43,7 +46,7 @@ export function composeHandler(
       }
       return undefined
     }
-    const first = own ? own.call(this, timing, type, group, ctx) : undefined
+    const first = own && (!ownTypes || ownTypes.includes(type)) ? own.call(this, timing, type, group, ctx) : undefined
     return isThenable(first) ? Promise.resolve(first).then(() => runDeclared(0)) : runDeclared(0)
   }
 }

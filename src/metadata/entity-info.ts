@@ -10,6 +10,8 @@ import { declaredAutomatics, type AutomaticAttribute } from './declared-automati
 import { composeHandler } from './compose-handler'
 import type { EventActionHandler } from './event-action-handler'
 import { declaredHandlers } from './declared-handlers'
+import { handledTypes } from './handled-types'
+import type { EventActionType } from '../basics/event-action-type'
 
 /** @internal One attribute slot: how to read it from an instance. */
 interface AttributeSlot {
@@ -36,6 +38,10 @@ export interface EntityInfo {
   readonly bulkWritesAllowed: boolean
   /** The entity's own `bulkWrites` option; undefined means "use the global setting". */
   readonly bulkWrites: 'events' | 'allow' | 'forbid' | undefined
+  /** By event type: true when a handler of the entity observes it (the others are not dispatched). */
+  readonly handles: Readonly<Record<EventActionType, boolean>>
+  /** True when loaded and saved instances keep a snapshot for `reset()` (else reset() reloads the row). */
+  readonly keepsState: boolean
   /** The entity's own `validate` option; undefined means "use the global setting". */
   readonly validate: boolean | undefined
   readonly attributes: ReadonlySet<string>
@@ -128,6 +134,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     throw new HardError(`@EventActionOptions bulkWrites of ${metadata.name} must be 'events', 'allow' or 'forbid', got ${String(options.bulkWrites)}`)
   }
   const audit = target ? auditedOptionsOf(target) : undefined
+  const { handles, keepsState } = handledTypes(metadata.name, options, own !== undefined, declared)
 
   const slots: AttributeSlot[] = []
   for (const column of metadata.columns) {
@@ -138,7 +145,7 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
   const slotByPath = new Map(slots.map((s) => [s.path, s]))
   const attributes = new Set<string>(slotByPath.keys())
   for (const embedded of metadata.embeddeds) attributes.add(embedded.propertyPath)
-  const handler = composeHandler(metadata.name, own, declared, attributes, proto)
+  const handler = composeHandler(metadata.name, own, declared, attributes, proto, options.handles)
   const automatics = target ? declaredAutomatics.of(target) : []
   for (const a of automatics) {
     if (!attributes.has(a.attribute)) throw new HardError(`${metadata.name}.${a.attribute} has @Automatic but is not a column`, { entityName: metadata.name, attribute: a.attribute })
@@ -253,6 +260,8 @@ function buildEntityInfo(metadata: EntityMetadata): EntityInfo {
     active: handler !== undefined || audit !== undefined || automatics.length > 0,
     bulkWritesAllowed: options.bulkWrites === 'allow',
     bulkWrites: options.bulkWrites,
+    handles,
+    keepsState,
     validate: options.validate,
     attributes,
     copyable,

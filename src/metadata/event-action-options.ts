@@ -1,4 +1,5 @@
 import { inheritanceTree } from '../basics/entity-attributes'
+import type { EventActionType } from '../basics/event-action-type'
 
 /** Per-entity settings, given with {@link EventActionOptions}. */
 export interface EntityEventActionOptions {
@@ -20,6 +21,27 @@ export interface EntityEventActionOptions {
    * Defaults to the global `bulkWrites` setting (`'events'`).
    */
   bulkWrites?: 'events' | 'allow' | 'forbid'
+  /**
+   * The event types this entity's `_eventAction` handles: it is called for
+   * these only, and an event no handler of the entity (its `_eventAction` or
+   * an `@OnEventAction`) handles is not dispatched at all, which saves its
+   * cost (on Load, per row read). Without it, `_eventAction` is called for
+   * every event type. Entities with only `@OnEventAction` handlers need no
+   * declaration: their types are known.
+   */
+  handles?: readonly EventActionType[]
+  /**
+   * Where `EventActions.reset()` finds the state to go back to:
+   * - `'reload'`: it reads the row again by primary key when `reset()` is
+   *   called (the database holds the last saved state); nothing is kept per
+   *   loaded row;
+   * - `'snapshot'`: every loaded or saved instance keeps a copy of its
+   *   attribute values in memory (a cost per row read), so `reset()` goes
+   *   back to the state as this process loaded it, without a query.
+   * Defaults to `'snapshot'` when the entity declares a Reset handler
+   * (`handles` or `@OnEventAction`), else `'reload'`.
+   */
+  resetState?: 'reload' | 'snapshot'
 }
 
 // The one registry of @EventActionOptions, per class.
@@ -33,6 +55,11 @@ const optionsByClass = new WeakMap<Function, EntityEventActionOptions>()
  * @Entity()
  * @EventActionOptions({ validate: false, bulkWrites: 'allow' })
  * class ImportRow { ... }
+ *
+ * // _eventAction is called for Insert and Update only: reading rows costs nothing.
+ * @Entity()
+ * @EventActionOptions({ handles: [EventActionType.Insert, EventActionType.Update] })
+ * class Invoice { ... }
  * ```
  */
 export function EventActionOptions(options: EntityEventActionOptions): ClassDecorator {

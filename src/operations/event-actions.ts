@@ -2,7 +2,9 @@ import type { DataSource, EntityManager, FindOptionsWhere, ObjectLiteral } from 
 import { AttributeGroup } from '../basics/attribute-group'
 import { auditChanges, writeAuditEntry } from '../transaction/audit-record'
 import { dispatcherOf, type Dispatcher } from '../dispatch/dispatcher'
-import { lastStateOf, rememberState, rememberWritten, touch as touchAttributes } from '../dispatch/entity-state'
+import { forgetState, rememberState, rememberWritten, touch as touchAttributes } from '../dispatch/entity-state'
+import { resetStateOf, stampsOf } from './reset-state'
+import type { EntityClass, FromRecordSetOptions, SetAutomaticsOptions } from './operation-options'
 import { HardError } from '../basics/errors'
 import { EventActionTiming } from '../basics/event-action-timing'
 import { EventActionType } from '../basics/event-action-type'
@@ -16,21 +18,6 @@ import { applyAutomatics } from '../dispatch/apply-automatics'
 import { copyValue } from './copy-value'
 
 const { Pre, Post } = EventActionTiming
-
-/** Options of {@link EventActions.fromRecordSet}. */
-export interface FromRecordSetOptions {
-  /** Throw a `HardError` for a key that matches no column, instead of ignoring it. Defaults to `false`. */
-  strict?: boolean
-}
-
-/** Options of {@link EventActions.setAutomatics}. */
-export interface SetAutomaticsOptions {
-  /** Set every automatic attribute, not only those still `undefined`. Defaults to `false`. */
-  force?: boolean
-}
-
-/** An entity class that can be constructed without arguments, as the `EventActions` operations take it. */
-export type EntityClass<E> = new () => E
 
 /**
  * The business-object operations: Create, Reset, BO2BO, RS2BO and
@@ -96,17 +83,19 @@ export class EventActions {
   }
 
   /**
-   * Reverts attributes to the last loaded or saved state (a never-saved
-   * entity: its state right after `create`). Default: every attribute that
-   * differs from it. Fires Reset with those attributes as the group.
+   * Reverts attributes to the last saved state: the row as the database holds
+   * it (read by primary key), or, for entities with `resetState: 'snapshot'`,
+   * the state this instance was loaded or saved with (a never-saved entity:
+   * its state right after `create`). Default: every attribute that differs
+   * from it. Fires Reset with those attributes as the group.
    */
   async reset<E extends ObjectLiteral>(entity: E, attrs?: (keyof E & string)[]): Promise<E> {
     const { info } = subjectOf(this.manager, entity, 'reset')
     checkInstance(info, entity, 'reset')
     if (attrs) checkAttributes(info, attrs, `reset(${info.name})`)
-    const state = lastStateOf(entity)
+    const state = await resetStateOf(this.manager, info, entity)
     if (!state) {
-      throw new HardError(`reset(${info.name}): the instance was never loaded, saved or made by EventActions.create, so it has no state to go back to`, {
+      throw new HardError(`reset(${info.name}): the instance has no row in the database and was not made by EventActions.create, so it has no state to go back to`, {
         entityName: info.name,
       })
     }
@@ -220,8 +209,8 @@ export class EventActions {
       collectChange(info, entity, EventActionType.Update, group, previous, manager.queryRunner!, changes)
       await dispatcher.run(info, entity, Post, EventActionType.Update, group, manager, false, previous)
       // Only `attrs` (and the update date and version the UPDATE set) were written: other unsaved changes stay unsaved, and reset() sees them.
-      const stamps = [info.metadata.updateDateColumn, info.metadata.versionColumn].flatMap((c) => (c ? [c.propertyPath] : []))
-      rememberWritten(info, entity, [...group, ...stamps], previous)
+      if (info.keepsState) rememberWritten(info, entity, [...group, ...stampsOf(info)], previous)
+      else forgetState(entity)
       return entity
     })
   }

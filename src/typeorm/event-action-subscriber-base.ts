@@ -18,7 +18,7 @@ import { auditChanges, operationOf, writeAuditEntry } from '../transaction/audit
 import { AttributeGroup } from '../basics/attribute-group'
 import { collectChange, isCollecting } from '../transaction/collect-change'
 import { DISPATCHER, type Dispatcher } from '../dispatch/dispatcher'
-import { rememberState } from '../dispatch/entity-state'
+import { forgetState, rememberState } from '../dispatch/entity-state'
 import { applyAutomatics } from '../dispatch/apply-automatics'
 import { entityInfo, type EntityInfo } from '../metadata/entity-info'
 import { BulkWriteError } from '../basics/errors'
@@ -143,36 +143,27 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
 
   afterLoad(entity: ObjectLiteral, event?: LoadEvent<ObjectLiteral>): void | Promise<void> {
     if (!event) return
+    // A single-table-inheritance row loaded through its parent is of its own class: its handlers, its attributes.
+    const metadata = event.metadata.childEntityMetadatas.length ? rowMetadata(event.metadata, entity) : event.metadata
+    const info = entityInfo(metadata)
+    // Nothing observes a Load of this entity (no Load handler, no reset snapshot): the row costs nothing more.
+    const dispatches = info.handler !== undefined && info.handles.Load
+    if (!dispatches && !info.keepsState) return
+    // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
+    if (!info.isInstance(entity)) return
     // Read once per row and handed down: each read costs an async-hooks lookup.
     const scope = currentScope()
     // TypeORM's own reloads of database copies for a save/remove are not Loads.
     if (isInternalLoad(scope)) return
-    // A single-table-inheritance row loaded through its parent is of its own class: its handlers, its attributes.
-    const metadata = event.metadata.childEntityMetadatas.length ? rowMetadata(event.metadata, entity) : event.metadata
-    const info = entityInfo(metadata)
-    // Non-instances are TypeORM's own plain-object reads (generated values after an INSERT).
-    if (!info.handler || !info.isInstance(entity)) return
+    // The loaded state is what reset() goes back to (for entities that keep it in memory).
+    if (info.keepsState) rememberState(info, entity)
+    if (!dispatches) return
     // The selection is what the query that is broadcasting right now selected:
     // read it now, not when a deferred unit runs and another query has replaced it.
     // It was noted for the query's entity; a child class's row falls back to its defined attributes.
     const selection = metadata === event.metadata ? selectionOf(metadata) : null
     const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
-    return runInOrder(event.queryRunner, () => this.load(info, entity, group, event.manager, scope))
-  }
-
-  private load(
-    info: EntityInfo,
-    entity: ObjectLiteral,
-    group: AttributeGroup,
-    manager: EntityManager,
-    scope: AsyncScope | undefined,
-  ): void | Promise<void> {
-    // The loaded state is what reset() goes back to.
-    rememberState(info, entity)
-    const { dispatcher } = this
-    const pre = dispatcher.run(info, entity, Pre, EventActionType.Load, group, manager, false, undefined, undefined, scope)
-    if (pre) return pre.then(() => dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined, undefined, scope))
-    return dispatcher.run(info, entity, Post, EventActionType.Load, group, manager, false, undefined, undefined, scope)
+    return runInOrder(event.queryRunner, () => this.dispatcher.load(info, entity, group, event.manager, scope))
   }
 
   /** One write event: (Post, audited entities) the automatic audit entry, then the handler. */
@@ -204,7 +195,10 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
       if (changes && info.audit) void writeAuditEntry(manager, info, entity, operationOf(type), changes, previous, entity)
       collectChange(info, entity, type, finalGroup, previous, queryRunner, changes)
       // The saved state is what reset() goes back to.
-      if (type !== EventActionType.Delete) rememberState(info, entity)
+      if (type !== EventActionType.Delete) {
+        if (info.keepsState) rememberState(info, entity)
+        else forgetState(entity)
+      }
       const ran = this.dispatcher.run(info, entity, timing, type, finalGroup, manager, soft, previous)
       // Outside a transaction this write is done now: the entries its events made are written.
       return ran ? ran.then(() => flushOutsideTransaction(queryRunner, entity)) : flushOutsideTransaction(queryRunner, entity)

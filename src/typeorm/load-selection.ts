@@ -42,7 +42,8 @@ function recordSelection(transformer: Transformer, rawResults: ObjectLiteral[], 
       ? transformer.buildAlias(alias.name, column.databaseName)
       : DriverUtils.buildAlias(transformer.driver, undefined, alias.name, column.databaseName)
   const info = entityInfo(alias.metadata)
-  if (!info.handler) return
+  // Only a Load handler reads the group.
+  if (!info.handler || !info.handles.Load) return
   const key = info.selectionKey((column) => first[keyOf(column)] !== undefined)
   const seen = selections.get(alias.metadata)
   selections.set(alias.metadata, seen === undefined || seen === key ? key : null)

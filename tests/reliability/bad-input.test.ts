@@ -625,7 +625,7 @@ describe(`Bad input (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       await expect(actions.reset(bare)).rejects.toMatchObject({
         name: 'HardError',
         entityName: 'BadItem',
-        message: expect.stringMatching(/^reset\(BadItem\): the instance was never loaded, saved or made by EventActions.create/),
+        message: expect.stringMatching(/^reset\(BadItem\): the instance has no row in the database and was not made by EventActions.create/),
       })
       expect(bare.name).toBe('typed')
       const created = await actions.create(BadItem, { name: 'first' })

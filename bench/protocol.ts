@@ -17,7 +17,16 @@ export type Request =
 
 export type Reply =
   | { type: 'ready'; id: number }
-  | { type: 'result'; id: number; ms: number; cpuMs: number; parts?: Record<string, number> }
+  | {
+      type: 'result'
+      id: number
+      ms: number
+      cpuMs: number
+      /** The timed operation's start and end on the clock of process.hrtime(), in µs (that of a .cpuprofile). */
+      startUs: number
+      endUs: number
+      parts?: Record<string, number>
+    }
   | { type: 'memory'; id: number; baseline: number; held: number[]; after: number[] }
   | { type: 'closed'; id: number }
   | { type: 'error'; id: number; message: string }

@@ -8,21 +8,28 @@
  * scenario in the same process would not be plain), `events` runs the
  * library. Each scenario has its own DataSource and table(s). Every job runs
  * once to warm up, then `rounds` times, the job order reversed every other
- * round to cancel drift; ratios are computed from medians.
+ * round to cancel drift. A target's checked figure is the ratio of the
+ * workers' CPU times, round by round: its geometric mean over the rounds and
+ * a 95% t-interval (bench/stats.ts), which gives the verdict met / missed /
+ * unclear; the same for wall time is reported beside it.
  *
  * Options: --quick, --n=<N> (or env N), --rounds=<R>, --chunk=<C>,
  *          --bulk-n=<rows> (default 1,000), --bulk-rounds=<R> (default: rounds, --quick 2),
  *          --no-scaling, --no-memory, --out=<file>, --only=<scenario,...> (`bulk`: the six bulk ones),
  *          --merge (an --only run written into bench/results/<db>.json, replacing just its scenarios),
- *          --profile[=<dir>] (node --cpu-prof in both workers, default .tmp/bench-profiles)
+ *          --profile[=<dir>] (node --cpu-prof in both workers, default .tmp/bench-profiles; prints the
+ *          library's top functions by self time and its self time per row inside the timed runs),
+ *          --profile-interval=<µs> (the profiler's sampling interval, default 200)
  * Database: DB=sqlite|postgres|mariadb and DB_URL, as for the tests (ormconfig.ts).
  */
 import { fork, type ChildProcess } from 'node:child_process'
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
+import { mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs'
 import { cpus } from 'node:os'
-import { dirname, join, resolve } from 'node:path'
+import { dirname, join, relative, resolve } from 'node:path'
 import { databaseName, typeormMajor } from '../ormconfig'
+import { isLibrary, label, readProfile, sampleTimes } from './profile-summary'
 import type { Reply, Request, Role } from './protocol'
+import { meanInterval, ratioInterval, verdict, type Interval, type Verdict } from './stats'
 
 // ---------------------------------------------------------------- options
 
@@ -52,6 +59,7 @@ const saveNs = uniq(scaling ? [...(quick ? [500, 2_000] : [1_000, 10_000, 50_000
 const loadNs = uniq(scaling ? [...(quick ? [2_000, 10_000] : [10_000, 100_000]), N] : [N])
 const memoryN = loadNs[loadNs.length - 1]!
 const profileDir = flag('profile') ? '.tmp/bench-profiles' : option('profile')
+const profileInterval = int(option('profile-interval'), 200)
 // Partial or profiled runs do not replace the committed results; --merge writes a partial run's
 // scenarios, targets and references into them, in place of the same ones, and keeps the rest.
 const partial = argv.some((a) => a.startsWith('--only=')) || profileDir !== undefined
@@ -94,7 +102,7 @@ class Worker {
 
   constructor(readonly role: Role) {
     const execArgv = ['--expose-gc', '-r', 'ts-node/register/transpile-only']
-    if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(profileDir, role)}`)
+    if (profileDir) execArgv.push('--cpu-prof', `--cpu-prof-dir=${resolve(profileDir, role)}`, `--cpu-prof-interval=${profileInterval}`)
     this.child = fork(join(__dirname, 'worker.ts'), [], { execArgv, env: { ...process.env, TS_NODE_TRANSPILE_ONLY: 'true' } })
     this.child.on('message', (reply: Reply) => {
       const p = this.pending.get(reply.id)
@@ -126,6 +134,11 @@ class Worker {
     await exited
   }
 
+  /** The worker's process id: its .cpuprofile is named CPU.<date>.<time>.<pid>.<thread>.<seq>.cpuprofile. */
+  get pid(): number | undefined {
+    return this.child.pid
+  }
+
   kill(): void {
     if (this.child.exitCode === null) this.child.kill()
   }
@@ -139,14 +152,8 @@ const median = (xs: number[]): number => {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2
 }
 const round1 = (x: number) => Math.round(x * 10) / 10
-const round3 = (x: number) => Math.round(x * 1000) / 1000
-/** A target or reference with its ratios rounded for the JSON. */
-const rounded = <T extends { ratio: number; roundRange?: [number, number]; cpuRatio?: number }>(r: T): T => ({
-  ...r,
-  ratio: round3(r.ratio),
-  roundRange: r.roundRange && [round3(r.roundRange[0]), round3(r.roundRange[1])],
-  cpuRatio: r.cpuRatio === undefined ? undefined : round3(r.cpuRatio),
-})
+/** Three decimals for the JSON; an unbounded end of an interval (one round) is written as null. */
+const round3 = (x: number): number | null => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null)
 
 interface Job {
   scenario: string
@@ -154,13 +161,15 @@ interface Job {
   runs: number[]
   /** CPU time of the worker process in the same runs (user + system). */
   cpu: number[]
+  /** Start and end of the same runs on the clock of process.hrtime(), in µs: where they are in a .cpuprofile. */
+  windows: [number, number][]
   parts: Record<string, number[]>
 }
 
 const jobs: Job[] = []
 const job = (scenario: string, n: number): Job => {
   let j = jobs.find((x) => x.scenario === scenario && x.n === n)
-  if (!j) jobs.push((j = { scenario, n, runs: [], cpu: [], parts: {} }))
+  if (!j) jobs.push((j = { scenario, n, runs: [], cpu: [], windows: [], parts: {} }))
   return j
 }
 
@@ -202,10 +211,13 @@ async function main(): Promise<void> {
 
   const workers: Record<Role, Worker> = { plain: new Worker('plain'), events: new Worker('events') }
   try {
-    // One at a time: on a server both would synchronize their schemas at once.
+    // One at a time on a server, where both would synchronize their schemas at once; SQLite's
+    // databases are in memory, one per DataSource, so both workers set up at the same time.
     // Load tables are seeded only when a load scenario runs (--only).
     const seedNs = jobs.some((j) => j.scenario.startsWith('load')) ? loadNs : []
-    for (const w of Object.values(workers)) await w.request({ type: 'init', role: w.role, loadNs: seedNs, chunk }, 'ready')
+    const init = (w: Worker) => w.request({ type: 'init', role: w.role, loadNs: seedNs, chunk }, 'ready')
+    if (db === 'sqlite') await Promise.all(Object.values(workers).map(init))
+    else for (const w of Object.values(workers)) await init(w)
     log('workers ready, tables seeded')
 
     const runJob = async (j: Job, warmup: boolean) => {
@@ -225,6 +237,7 @@ async function main(): Promise<void> {
         const res = await runJob(j, false)
         j.runs.push(res.ms)
         j.cpu.push(res.cpuMs)
+        j.windows.push([res.startUs, res.endUs])
         for (const [k, v] of Object.entries(res.parts ?? {})) (j.parts[k] ??= []).push(v)
       }
       log(`round ${r + 1}/${rounds} done`)
@@ -237,8 +250,10 @@ async function main(): Promise<void> {
       memory = { n: memoryN, load: strip(events), loadPlain: strip(plain) }
       log('memory measured')
     }
+    const pids = { plain: workers.plain.pid, events: workers.events.pid }
     await Promise.all(Object.values(workers).map((w) => w.close()))
-    report((Date.now() - started) / 1000, memory)
+    const profile = profileDir === undefined ? undefined : summarizeProfiles(profileDir, pids)
+    report((Date.now() - started) / 1000, memory, profile)
   } finally {
     for (const w of Object.values(workers)) w.kill()
   }
@@ -258,45 +273,162 @@ const strip = ({ baseline, held, after }: HeapSample): HeapSample => ({ baseline
 
 // ---------------------------------------------------------------- report
 
+/** A ratio over the rounds: the geometric mean of its per-round ratios and a 95% t-interval (bench/stats.ts). */
+interface RatioFigure {
+  ratio: number
+  ci: [number, number]
+  perRound: number[]
+}
+
 interface Target {
   name: string
+  /** The checked figure: the ratio of the workers' CPU times (`cpu`), or of heap sizes (`heap`). */
+  basis: 'cpu' | 'heap'
+  /** The checked ratio (geometric mean over the rounds) and its 95% interval. */
   ratio: number
+  ci: [number, number]
   limit: number
   /** The ratio must reach the limit (a speed-up) instead of staying under it. */
   atLeast?: boolean
+  /** met: the whole interval within the limit; missed: the whole interval beyond it; unclear: the limit inside it. */
+  verdict: Verdict
+  /** verdict === 'met'. */
   pass: boolean
-  /** The ratio round by round (paired runs), min and max: how much to trust it. */
-  roundRange?: [number, number]
-  /** The same ratio of CPU-time medians: beside the verdict, not instead of it (see bench/README.md). */
-  cpuRatio?: number
+  perRound: number[]
+  /** The same ratio of wall times, reported beside the checked one (cpu basis). */
+  wall?: RatioFigure
 }
 
 /** A ratio reported without a limit: how the cost splits between TypeORM and the library. */
 interface Reference {
   name: string
   ratio: number
-  roundRange: [number, number]
-  cpuRatio: number
+  ci: [number, number]
+  perRound: number[]
+  wall: RatioFigure
 }
 
-function report(totalSeconds: number, memory: MemoryResult | undefined): void {
+/** Library self time per row inside one scenario's timed runs (profile mode). */
+interface PerRow {
+  scenario: string
+  n: number
+  unit: string
+  runs: number
+  /** Library (src/) self time per run, mean, and all the time sampled in the run, mean (ms). */
+  libraryMs: number
+  sampledMs: number
+  usPerRow: number
+  ci: [number, number]
+  limit?: number
+  verdict?: Verdict
+}
+
+interface ProfileSummary {
+  dir: string
+  intervalUs: number
+  file: string
+  /** Inside the timed runs of the events worker: time sampled, wall time, and the library's self time (ms). */
+  sampledMs: number
+  wallMs: number
+  libraryMs: number
+  /** The library's functions with the most self time inside the timed runs. */
+  top: { fn: string; ms: number }[]
+  perRow: PerRow[]
+}
+
+const ROOT = resolve(__dirname, '..')
+/** The issue's limits on library code per row, in the CPU profile (µs). */
+const PER_ROW_LIMIT: Record<string, number> = { load: 0.15, noop: 0.8 }
+const UNIT: Record<string, string> = { noop: 'saved entity', realistic: 'saved entity', load: 'loaded row', update: 'updated entity' }
+
+/**
+ * The events worker's profile, cut into the timed runs (by their hrtime
+ * windows): the library's top functions by self time, and its self time per
+ * row of each scenario, run by run (mean and 95% t-interval).
+ */
+function summarizeProfiles(dir: string, pids: Partial<Record<Role, number>>): ProfileSummary | undefined {
+  const folder = resolve(dir, 'events')
+  const name = readdirSync(folder).find((f) => f.endsWith('.cpuprofile') && f.includes(`.${pids.events}.`))
+  if (!name) {
+    process.stderr.write(`no .cpuprofile of the events worker (pid ${pids.events}) in ${folder}\n`)
+    return undefined
+  }
+  const file = join(folder, name)
+  const profile = readProfile(file)
+  const { at, ms } = sampleTimes(profile)
+  const byId = new Map(profile.nodes.map((n) => [n.id, n]))
+  const timed = jobs.filter((j) => ROLE_OF[j.scenario] === 'events')
+  const windows = timed
+    .flatMap((j) => j.windows.map(([start, end], run) => ({ start, end, j, run })))
+    .sort((a, b) => a.start - b.start)
+  const lib = new Map(timed.map((j) => [j, j.windows.map(() => 0)]))
+  const sampled = new Map(timed.map((j) => [j, j.windows.map(() => 0)]))
+  const top = new Map<string, number>()
+  let w = 0
+  profile.samples.forEach((id, i) => {
+    while (w < windows.length && windows[w]!.end < at[i]!) w++
+    const win = windows[w]
+    if (!win || win.start > at[i]!) return
+    sampled.get(win.j)![win.run]! += ms[i]!
+    const node = byId.get(id)!
+    if (!isLibrary(node, ROOT)) return
+    lib.get(win.j)![win.run]! += ms[i]!
+    const l = label(node, ROOT)
+    top.set(l, (top.get(l) ?? 0) + ms[i]!)
+  })
+  const sum = (xs: number[]) => xs.reduce((s, x) => s + x, 0)
+  const perRow = timed.map((j): PerRow => {
+    const perRun = lib.get(j)!.map((x) => (x * 1000) / j.n)
+    const iv = meanInterval(perRun)
+    const limit = PER_ROW_LIMIT[j.scenario]
+    return {
+      scenario: j.scenario,
+      n: j.n,
+      unit: UNIT[j.scenario] ?? 'row',
+      runs: perRun.length,
+      libraryMs: sum(lib.get(j)!) / perRun.length,
+      sampledMs: sum(sampled.get(j)!) / perRun.length,
+      usPerRow: iv.estimate,
+      ci: iv.ci,
+      ...(limit === undefined ? {} : { limit, verdict: verdict(iv.ci, limit) }),
+    }
+  })
+  return {
+    dir,
+    intervalUs: profileInterval,
+    file,
+    sampledMs: sum([...sampled.values()].flat()),
+    wallMs: sum(timed.flatMap((j) => j.runs)),
+    libraryMs: sum([...lib.values()].flat()),
+    top: [...top]
+      .sort((a, b) => b[1] - a[1])
+      .slice(0, 15)
+      .map(([fn, t]) => ({ fn, ms: t })),
+    perRow,
+  }
+}
+
+function report(totalSeconds: number, memory: MemoryResult | undefined, profile: ProfileSummary | undefined): void {
   const find = (scenario: string, n: number) => jobs.find((j) => j.scenario === scenario && j.n === n)
-  const get = (scenario: string, n: number) => find(scenario, n)!
   const med = (j: Job) => median(j.runs)
   const targets: Target[] = []
   const references: Reference[] = []
-  const ratioOf = (a: Job, b: Job): Omit<Reference, 'name'> => {
-    const perRound = a.runs.map((x, i) => x / b.runs[i]!)
-    return { ratio: med(a) / med(b), roundRange: [Math.min(...perRound), Math.max(...perRound)], cpuRatio: median(a.cpu) / median(b.cpu) }
+  /** a[i] / b[i] round by round (paired: the same round, side by side), times `scale`. */
+  const paired = (a: number[], b: number[], scale = 1) => a.slice(0, Math.min(a.length, b.length)).map((x, i) => (x / b[i]!) * scale)
+  const figure = (perRound: number[]): RatioFigure => {
+    const iv: Interval = ratioInterval(perRound)
+    return { ratio: iv.estimate, ci: iv.ci, perRound }
   }
-  const ratioTarget = (name: string, a: Job | undefined, b: Job | undefined, limit: number, atLeast = false) => {
-    if (!a || !b) return
-    const { ratio, roundRange, cpuRatio } = ratioOf(a, b)
-    const pass = atLeast ? ratio >= limit : ratio <= limit
-    targets.push({ name, ratio, limit, ...(atLeast ? { atLeast } : {}), pass, roundRange, cpuRatio })
+  const addTarget = (name: string, basis: Target['basis'], perRound: number[], limit: number, atLeast = false, wall?: RatioFigure) => {
+    const { ratio, ci } = figure(perRound)
+    const v = verdict(ci, limit, atLeast)
+    targets.push({ name, basis, ratio, ci, limit, ...(atLeast ? { atLeast } : {}), verdict: v, pass: v === 'met', perRound, ...(wall ? { wall } : {}) })
+  }
+  const ratioTarget = (name: string, a: Job | undefined, b: Job | undefined, limit: number, atLeast = false, scale = 1) => {
+    if (a && b) addTarget(name, 'cpu', paired(a.cpu, b.cpu, scale), limit, atLeast, figure(paired(a.runs, b.runs, scale)))
   }
   const reference = (name: string, a: Job | undefined, b: Job | undefined) => {
-    if (a && b) references.push({ name, ...ratioOf(a, b) })
+    if (a && b) references.push({ name, ...figure(paired(a.cpu, b.cpu)), wall: figure(paired(a.runs, b.runs)) })
   }
   for (const [kind, plain, floor, events, ns] of [
     ['save', 'plain', 'subscriber', 'noop', saveNs],
@@ -319,24 +451,26 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
     ratioTarget(`bulk-${op}/bulk-${op}-plain, N=${bulkN}`, lib, plain, 3)
     ratioTarget(`bulk-${op}-loop/bulk-${op}, N=${bulkN}`, loop, lib, 10, true)
   }
-  const perEntity = (j: Job) => med(j) / j.n
+  // Growth: the cost per entity at the largest N over that at the smallest, round by round.
   const growth = (scenario: string, ns: number[]) => {
     const lo = ns[0]!
     const hi = ns[ns.length - 1]!
-    if (lo === hi || !find(scenario, lo) || !find(scenario, hi)) return
-    const ratio = perEntity(get(scenario, hi)) / perEntity(get(scenario, lo))
-    targets.push({ name: `${scenario} per entity, N=${hi} / N=${lo}`, ratio, limit: 1.25, pass: ratio <= 1.25 })
+    if (lo === hi) return
+    ratioTarget(`${scenario} per entity, N=${hi} / N=${lo}`, find(scenario, hi), find(scenario, lo), 1.25, false, lo / hi)
   }
   growth('noop', saveNs)
   growth('load', loadNs)
+  // Heap, repeat by repeat (the repeats are paired by their index).
+  const perEntity = (s: HeapSample) => s.held.map((h) => (h - s.baseline) / memory!.n)
   if (memory) {
-    const after = memory.load.after[memory.load.after.length - 1]!
-    const ratio = after / memory.load.baseline
-    targets.push({ name: `heap after ${memory.n} loads dropped / baseline`, ratio, limit: 1.1, pass: ratio <= 1.1 })
+    addTarget(`heap per loaded entity, load/load-plain, N=${memory.n}`, 'heap', paired(perEntity(memory.load), perEntity(memory.loadPlain)), 1.1)
+    addTarget(`heap after ${memory.n} loads dropped / baseline`, 'heap', memory.load.after.map((a) => a / memory.load.baseline), 1.1)
   }
 
   // ---- table
   const mb = (b: number) => `${(b / 1048576).toFixed(1)} MB`
+  const fix = (x: number, d: number) => (Number.isFinite(x) ? x.toFixed(d) : x > 0 ? 'inf' : x < 0 ? '-inf' : '?')
+  const ci = (c: [number, number], d = 2) => `${fix(c[0], d)}-${fix(c[1], d)}`
   const out: string[] = []
   out.push(
     `typeorm-event-actions benchmark: ${db}, TypeORM ${typeormVersion()}, Node ${process.version}, ${cpus().length} CPUs`,
@@ -351,30 +485,63 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
     if (parts.length) line += `   (${parts.join(', ')} ms)`
     out.push(line)
   }
-  const range = (r: [number, number] | undefined) => (r ? `${r[0].toFixed(2)}-${r[1].toFixed(2)}` : '')
-  const cpu = (x: number | undefined) => (x === undefined ? '' : x.toFixed(3))
-  out.push('', `${'target'.padEnd(44)}${'ratio'.padStart(7)}${'limit'.padStart(8)}${'per round'.padStart(15)}${'cpu'.padStart(8)}  result`)
+  const head = (first: string) =>
+    `${first.padEnd(46)}${'limit'.padStart(8)}${'ratio'.padStart(8)}${'95% CI'.padStart(15)}${'wall'.padStart(8)}${'wall 95% CI'.padStart(15)}`
+  const row = (name: string, limit: string, r: { ratio: number; ci: [number, number] }, wall: RatioFigure | undefined) =>
+    `${name.padEnd(46)}${limit.padStart(8)}${fix(r.ratio, 3).padStart(8)}${ci(r.ci).padStart(15)}${(wall ? fix(wall.ratio, 3) : '').padStart(8)}${(wall ? ci(wall.ci) : '').padStart(15)}`
+  out.push(
+    '',
+    `targets: ratio = geometric mean of the per-round ratios of CPU time (heap: of heap sizes), the checked figure;`,
+    `95% CI = t-interval on their logarithms; met / missed: the whole interval within / beyond the limit, else unclear`,
+    `${head('target')}  verdict`,
+  )
   for (const t of targets) {
-    out.push(
-      `${t.name.padEnd(44)}${t.ratio.toFixed(3).padStart(7)}${`${t.atLeast ? '>=' : '<='}${t.limit.toFixed(2)}`.padStart(8)}${range(t.roundRange).padStart(15)}${cpu(t.cpuRatio).padStart(8)}  ${t.pass ? 'PASS' : 'MISS'}`,
-    )
+    const limit = `${t.atLeast ? '>=' : '<='}${t.limit.toFixed(2)}`
+    out.push(`${row(`${t.name}${t.basis === 'heap' ? ' (heap)' : ''}`, limit, t, t.wall)}  ${t.verdict}`)
   }
   if (references.length) {
-    out.push('', 'reference (no limit): TypeORM with a subscriber that does nothing, against plain and against the library')
-    for (const r of references) {
-      out.push(`${r.name.padEnd(44)}${r.ratio.toFixed(3).padStart(7)}${''.padStart(8)}${range(r.roundRange).padStart(15)}${cpu(r.cpuRatio).padStart(8)}`)
-    }
+    out.push('', 'reference (no limit): TypeORM with a subscriber that does nothing, against plain and against the library', head('reference'))
+    for (const r of references) out.push(row(r.name, '', r, r.wall))
   }
   if (memory) {
     const line = (label: string, s: HeapSample) =>
-      `${label.padEnd(11)} baseline ${mb(s.baseline)}, holding ${s.held.map(mb).join(' / ')}, after dropping ${s.after.map(mb).join(' / ')}`
+      `${label.padEnd(11)} baseline ${mb(s.baseline)}, holding ${s.held.map(mb).join(' / ')}, after dropping ${s.after.map(mb).join(' / ')}; ` +
+      `${median(perEntity(s)).toFixed(0)} bytes per loaded entity`
     out.push('', `heap (after global.gc()), ${memory.n} entities loaded 3 times:`, line('load', memory.load), line('load-plain', memory.loadPlain))
   }
-  const passed = targets.filter((t) => t.pass).length
-  out.push('', `${passed}/${targets.length} targets met`)
+  if (profile) {
+    const { sampledMs, wallMs, libraryMs } = profile
+    out.push(
+      '',
+      `profile of the events worker (sampled every ${profile.intervalUs} µs): ${relative(process.cwd(), profile.file)}`,
+      `inside the timed runs: ${sampledMs.toFixed(0)} ms sampled (${wallMs.toFixed(0)} ms wall), library (src/) self time ${libraryMs.toFixed(1)} ms (${((100 * libraryMs) / sampledMs).toFixed(1)} %)`,
+      '',
+      `top ${profile.top.length} library functions by self time, inside the timed runs:`,
+      `${'ms'.padStart(9)}${'% lib'.padStart(8)}${'% all'.padStart(8)}  function`,
+    )
+    for (const { fn, ms } of profile.top) {
+      out.push(`${ms.toFixed(1).padStart(9)}${((100 * ms) / libraryMs).toFixed(1).padStart(8)}${((100 * ms) / sampledMs).toFixed(1).padStart(8)}  ${fn}`)
+    }
+    out.push(
+      '',
+      'library self time per row inside the timed runs (mean of the runs, 95% t-interval):',
+      `${'scenario'.padEnd(18)}${'N'.padStart(8)}${'runs'.padStart(6)}${'lib ms/run'.padStart(12)}${'of ms'.padStart(9)}${'µs/row'.padStart(9)}${'95% CI'.padStart(15)}${'limit'.padStart(8)}  per`,
+    )
+    for (const r of profile.perRow) {
+      const limit = r.limit === undefined ? '' : `<=${r.limit.toFixed(2)}`
+      out.push(
+        `${r.scenario.padEnd(18)}${String(r.n).padStart(8)}${String(r.runs).padStart(6)}${r.libraryMs.toFixed(1).padStart(12)}${r.sampledMs.toFixed(0).padStart(9)}` +
+          `${fix(r.usPerRow, 3).padStart(9)}${ci(r.ci, 3).padStart(15)}${limit.padStart(8)}  ${r.unit}${r.verdict ? `: ${r.verdict}` : ''}`,
+      )
+    }
+  }
+  const verdicts = [...targets.map((t) => t.verdict), ...(profile?.perRow.flatMap((r) => (r.verdict ? [r.verdict] : [])) ?? [])]
+  const counted = (v: Verdict) => verdicts.filter((x) => x === v).length
+  out.push('', `${verdicts.length} targets${profile ? ' (with the profile\'s)' : ''}: ${counted('met')} met, ${counted('missed')} missed, ${counted('unclear')} unclear`)
   console.log(out.join('\n'))
 
   // ---- JSON
+  const ratioJson = (f: RatioFigure) => ({ ratio: round3(f.ratio), ci: f.ci.map(round3), perRound: f.perRound.map(round3) })
   const json = {
     db,
     typeorm: typeormVersion(),
@@ -389,6 +556,9 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
     bulkN,
     bulkRounds,
     totalSeconds: Math.round(totalSeconds),
+    method:
+      'targets: ratio = geometric mean of per-round CPU-time ratios of the worker processes (heap: heap sizes), ci = 95% t-interval on their logarithms; ' +
+      'verdict met/missed/unclear: interval within / beyond / across the limit',
     scenarios: jobs.map((j) => ({
       scenario: j.scenario,
       n: j.n,
@@ -403,9 +573,31 @@ function report(totalSeconds: number, memory: MemoryResult | undefined): void {
         ? { partsMedianMs: Object.fromEntries(Object.entries(j.parts).map(([k, v]) => [k, round1(median(v))])) }
         : {}),
     })),
-    targets: targets.map(rounded),
-    references: references.map(rounded),
-    memory,
+    targets: targets.map((t) => ({ ...t, ...ratioJson(t), ...(t.wall ? { wall: ratioJson(t.wall) } : {}) })),
+    references: references.map((r) => ({ ...r, ...ratioJson(r), wall: ratioJson(r.wall) })),
+    memory: memory && {
+      ...memory,
+      bytesPerLoadedEntity: { load: perEntity(memory.load).map(Math.round), loadPlain: perEntity(memory.loadPlain).map(Math.round) },
+    },
+    ...(profile
+      ? {
+          profile: {
+            ...profile,
+            file: relative(ROOT, profile.file),
+            sampledMs: round1(profile.sampledMs),
+            wallMs: round1(profile.wallMs),
+            libraryMs: round1(profile.libraryMs),
+            top: profile.top.map((f) => ({ ...f, ms: round1(f.ms) })),
+            perRow: profile.perRow.map((r) => ({
+              ...r,
+              libraryMs: round3(r.libraryMs),
+              sampledMs: round1(r.sampledMs),
+              usPerRow: round3(r.usPerRow),
+              ci: r.ci.map(round3),
+            })),
+          },
+        }
+      : {}),
   }
   mkdirSync(dirname(outFile), { recursive: true })
   const written = merge ? mergeInto(outFile, json) : json

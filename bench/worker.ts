@@ -178,15 +178,23 @@ function check(actual: number, expected: number, what: string): void {
   if (actual !== expected) throw new Error(`${what}: expected ${expected}, got ${actual}`)
 }
 
-/** Wall and CPU time of this process (user + system, all threads: SQLite works in libuv's pool). */
+/**
+ * Wall and CPU time of this process (user + system, all threads: SQLite works in libuv's pool),
+ * and when the run started and ended on the clock of process.hrtime() in µs, the clock of the
+ * samples of a .cpuprofile: run.ts finds a profiled run's samples by these.
+ */
 interface Timing {
   ms: number
   cpuMs: number
+  startUs: number
+  endUs: number
 }
-const startClock = () => ({ wall: performance.now(), cpu: process.cpuUsage() })
+const hrUs = () => Number(process.hrtime.bigint() / 1000n)
+const startClock = () => ({ us: hrUs(), wall: performance.now(), cpu: process.cpuUsage() })
 function stopClock(start: ReturnType<typeof startClock>): Timing {
   const cpu = process.cpuUsage(start.cpu)
-  return { ms: performance.now() - start.wall, cpuMs: (cpu.user + cpu.system) / 1000 }
+  const ms = performance.now() - start.wall
+  return { ms, cpuMs: (cpu.user + cpu.system) / 1000, startUs: start.us, endUs: hrUs() }
 }
 
 async function runSave(name: string, s: SaveScenario, n: number): Promise<Timing> {

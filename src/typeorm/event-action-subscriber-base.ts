@@ -1,5 +1,4 @@
 import {
-  type EntityManager,
   type EntityMetadata,
   type EntitySubscriberInterface,
   type InsertEvent,
@@ -42,7 +41,7 @@ import { isInternalLoad } from './internal-work'
 import { BULK_SETTINGS, CLEAR_ALLOWED, JUNCTION_UPDATE, SUBSCRIBER_MARK, type BulkSettings, type JunctionUpdate } from './our-subscriber'
 import { transactionDepthOf } from './transaction-depth'
 import { installTypeOrmPatches } from './typeorm-internals'
-import { currentScope, type AsyncScope } from '../scope/async-scope'
+import { currentScope } from '../scope/async-scope'
 
 const { Pre, Post } = EventActionTiming
 

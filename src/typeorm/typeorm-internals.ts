@@ -25,6 +25,8 @@
  *   its own error comes first.
  * - EntityPersistExecutor.execute (plain-objects.ts): save()/remove() of a
  *   plain object runs on an instance built with create().
+ * - RelationUpdater.update / RelationRemover.remove (junction-relation-writes.ts):
+ *   relation(...).add()/remove() of a many-to-many runs as a save of the owner.
  * - ConnectionMetadataBuilder.buildSubscribers (subscriber-order.ts): ours
  *   stands where the application listed it, built without global registration.
  * - EntityManager.clear (clear-guard.ts): TRUNCATE is refused for entities
@@ -58,6 +60,7 @@ import { asInternal } from './internal-work'
 import { trackLoadSelections } from './load-selection'
 import { patchMethod } from './patch-method'
 import { convertPlainObjects } from './plain-objects'
+import { junctionWritesWithEvents } from './junction-relation-writes'
 import { placeOurSubscriber } from './subscriber-order'
 
 type Method = (this: unknown, ...args: unknown[]) => unknown
@@ -91,6 +94,7 @@ export function installTypeOrmPatches(): void {
   guardClear()
   guardFailedWrites()
   convertPlainObjects()
+  junctionWritesWithEvents()
   noteInsertedValues()
   fireJunctionChanges()
   checkDeclarationsAtInitialize()

@@ -92,7 +92,7 @@ const WHY = {
   bulk:
     'Bulk writes with events read the write builder\'s expressionMap (wheres, parameters, orderBys, valuesSet, onUpdate), ' +
     'broadcast per-row events through queryRunner.broadcaster.broadcastBefore/After<Kind>Event(result, ...) with a BroadcasterResult, ' +
-    'and hydrate computed values with driver.prepareHydratedValue.',
+    'and hydrate computed values with driver.prepareHydratedValue; relation().add()/remove() of a many-to-many wrap RelationUpdater.update / RelationRemover.remove.',
   clear: 'clear() is refused for entities with event actions: EntityManager.prototype.clear is wrapped.',
   subscribers:
     'ConnectionMetadataBuilder.buildSubscribers(list) is wrapped to place the library\'s subscriber where it is listed and to build a configured one without registering it globally.',
@@ -493,6 +493,10 @@ describe(`TypeORM internals, behaviour (TypeORM ${TYPEORM_VERSION})`, () => {
       await queryRunner.release()
     }
     internal('typeorm/subscriber/BroadcasterResult', 'BroadcasterResult', WHY.bulk)
+    const updater = internal<Proto>('typeorm/query-builder/RelationUpdater', 'RelationUpdater', WHY.bulk)
+    const remover = internal<Proto>('typeorm/query-builder/RelationRemover', 'RelationRemover', WHY.bulk)
+    need(typeof updater.prototype.update === 'function', 'RelationUpdater.prototype.update is missing', WHY.bulk)
+    need(typeof remover.prototype.remove === 'function', 'RelationRemover.prototype.remove is missing', WHY.bulk)
     need(typeof (ds.driver as unknown as Record<string, unknown>).prepareHydratedValue === 'function', 'driver.prepareHydratedValue is missing', WHY.bulk)
   })
 })

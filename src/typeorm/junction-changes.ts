@@ -30,6 +30,8 @@ interface BroadcasterResult {
 const changedRelations = new WeakMap<ObjectLiteral, readonly string[]>()
 // The owners of a save that TypeORM does not update (only their junction rows change): their Post Update is ours to fire.
 const junctionOnlyOwners = new WeakMap<Executor, JunctionUpdate[]>()
+// The owners, with their changed relations, of each save that writes junction rows.
+const ownersByExecutor = new WeakMap<Executor, Map<Subject, Set<string>>>()
 
 /** The owners (with event actions) of the junction rows a save inserts or deletes, with the relations. */
 function ownersOf(executor: Executor): Map<Subject, Set<string>> {
@@ -74,10 +76,11 @@ export function fireJunctionChanges(): void {
   type Broadcast = (this: Executor) => BroadcasterResult
   patchMethod<Broadcast>(SubjectExecutor.prototype, 'broadcastBeforeEventsForAll', (original) =>
     function (this: Executor) {
+      // Most saves change no junction row: they pay one scan of their subjects.
+      if (!hasJunctionWrites(this)) return original.call(this)
       const owners = ownersOf(this)
-      for (const subject of this.allSubjects) if (subject.entity) changedRelations.delete(subject.entity)
-      for (const [owner, names] of owners) changedRelations.set(owner.entity!, [...names])
-      const result = original.call(this)
+      ownersByExecutor.set(this, owners)
+      const result = whileNoted(owners, () => original.call(this))
       const junctionOnly: JunctionUpdate[] = []
       for (const [owner, names] of owners) {
         if (this.updateSubjects.includes(owner) || !owner.databaseEntity) continue
@@ -93,11 +96,31 @@ export function fireJunctionChanges(): void {
   )
   patchMethod<Broadcast>(SubjectExecutor.prototype, 'broadcastAfterEventsForAll', (original) =>
     function (this: Executor) {
-      const result = original.call(this)
+      const owners = ownersByExecutor.get(this)
+      if (!owners) return original.call(this)
+      const result = whileNoted(owners, () => original.call(this))
       const junctionOnly = junctionOnlyOwners.get(this)
       if (junctionOnly) fire(this, EventActionTiming.Post, junctionOnly, result)
       return result
     },
     'junction-changes',
   )
+}
+
+function hasJunctionWrites(executor: Executor): boolean {
+  return executor.insertSubjects.some((s) => s.metadata.isJunction) || executor.removeSubjects.some((s) => s.metadata.isJunction)
+}
+
+/**
+ * Notes the owners' changed relations for the length of one broadcast:
+ * TypeORM calls the subscriber synchronously inside it, and the subscriber
+ * reads them there (junctionRelationsOf), so nothing outlives the call.
+ */
+function whileNoted<T>(owners: Map<Subject, Set<string>>, broadcast: () => T): T {
+  for (const [owner, names] of owners) changedRelations.set(owner.entity!, [...names])
+  try {
+    return broadcast()
+  } finally {
+    for (const owner of owners.keys()) changedRelations.delete(owner.entity!)
+  }
 }

@@ -31,15 +31,23 @@ export interface Profile {
 
 export const readProfile = (file: string): Profile => JSON.parse(readFileSync(file, 'utf8')) as Profile
 
-/** Where a sample was taken, on the clock of process.hrtime() (µs), and the time it stands for (ms). */
-export function sampleTimes(profile: Profile): { at: Float64Array; ms: Float64Array } {
+/**
+ * Where a sample was taken, on the clock of process.hrtime() (µs), and the
+ * time it stands for (ms): the time since the previous sample, at most
+ * `capUs` if given. On a loaded machine the process (or the profiler's
+ * sampling thread) is descheduled now and then, and the next sample's delta
+ * takes in the whole gap, milliseconds in which the process did not run:
+ * a cap keeps those from landing on whatever function happened to be on
+ * the stack when the process ran again.
+ */
+export function sampleTimes(profile: Profile, capUs = Infinity): { at: Float64Array; ms: Float64Array } {
   const at = new Float64Array(profile.samples.length)
   const ms = new Float64Array(profile.samples.length)
   let t = profile.startTime
   profile.timeDeltas.forEach((d, i) => {
     t += d
     at[i] = t
-    ms[i] = d / 1000
+    ms[i] = Math.min(d, capUs) / 1000
   })
   return { at, ms }
 }

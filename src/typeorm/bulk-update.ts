@@ -61,7 +61,8 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
   for (const row of batch) {
     for (const a of plan.assignments) {
       const value = a.sql ? row.computed.get(a.column!) : a.value
-      if (a.relation) a.relation.setEntityValue(row.entity, value)
+      // A relation is assigned, not merged into the loaded value (relation.setEntityValue merges objects).
+      if (a.relation) assignRelation(row.entity, a.relation, value)
       else a.column!.setEntityValue(row.entity, value)
     }
     // A row the values leave as it is gets no event, as with save(). Only the assigned attributes can differ yet.
@@ -172,6 +173,11 @@ function planOf(metadata: EntityMetadata, valuesSet: ObjectLiteral): SetPlan {
   walk(valuesSet, '')
   const touchesPrimary = assignments.some((a) => a.column?.isPrimary || a.relation?.joinColumns.some((c) => c.isPrimary))
   return { assignments, computed, touchesPrimary }
+}
+
+function assignRelation(entity: ObjectLiteral, relation: RelationMetadata, value: unknown): void {
+  if (relation.embeddedMetadata) relation.setEntityValue(entity, value)
+  else entity[relation.propertyName] = value
 }
 
 function referenceOf(relation: RelationMetadata, value: unknown): unknown[] {

@@ -62,7 +62,9 @@ async function changeJunction(work: RelationWork, value: unknown, change: 'add' 
       const has = (list: readonly ObjectLiteral[], item: ObjectLiteral) => list.some((x) => related.compareEntities(x, item))
       const next = change === 'add' ? [...current, ...items.filter((item) => !has(current, item))] : current.filter((x) => !has(items, x))
       if (next.length === current.length) continue
-      relation.setEntityValue(owner, next)
+      // Assigned, not through relation.setEntityValue: that merges into an existing array, so a removal would not show.
+      if (relation.embeddedMetadata) relation.setEntityValue(owner, next)
+      else (owner as ObjectLiteral)[relation.propertyName] = relation.isLazy ? Promise.resolve(next) : next
       await manager.save(owner)
     }
   })

@@ -2,7 +2,7 @@ import { DeleteResult, UpdateResult, type EntityMetadata, type QueryRunner } fro
 import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type MatchedRow } from './matching-rows'
 import { byPrimaryKey } from './by-primary-key'
-import { broadcastRows, type RowEventKind } from './row-events'
+import { broadcastWrite, dispatchRows, type RowEventKind } from './row-events'
 import { rereadColumns } from './reread-columns'
 import { flushAuditsOfLevel } from '../transaction/transaction-state'
 import { transactionDepthOf } from './transaction-depth'
@@ -25,11 +25,13 @@ export async function removeWithEvents(builder: WriteBuilder, removal: Removal, 
   const metadata = builder.expressionMap.mainAlias!.metadata
   const rows = removal === 'soft-delete' ? 'live' : removal === 'restore' ? 'deleted' : 'any'
   const affected = await inBulkTransaction(builder, async (queryRunner) => {
+    await broadcastWrite(queryRunner, 'Before', eventOf[removal], metadata)
     let removed = 0
     for await (const batch of matchingRows(builder, queryRunner, { batchSize, rows, computed: [], relations: [] })) {
       await removeBatch(queryRunner, metadata, removal, batch)
       removed += batch.length
     }
+    await broadcastWrite(queryRunner, 'After', eventOf[removal], metadata)
     return removed
   })
   const result = removal === 'delete' ? new DeleteResult() : new UpdateResult()
@@ -40,7 +42,7 @@ export async function removeWithEvents(builder: WriteBuilder, removal: Removal, 
 
 async function removeBatch(queryRunner: QueryRunner, metadata: EntityMetadata, removal: Removal, batch: readonly MatchedRow[]): Promise<void> {
   const kind = eventOf[removal]
-  await broadcastRows(queryRunner, 'Before', kind, metadata, batch)
+  await dispatchRows(queryRunner, 'Before', kind, metadata, batch)
   const ids = batch.map((row) => metadata.getEntityIdMap(row.previous)!)
   const builder = queryRunner.manager.createQueryBuilder()
   const write = removal === 'delete' ? builder.delete() : removal === 'soft-delete' ? builder.softDelete() : builder.restore()
@@ -51,7 +53,7 @@ async function removeBatch(queryRunner: QueryRunner, metadata: EntityMetadata, r
   } else {
     await rereadColumns(queryRunner, metadata, batch, [metadata.deleteDateColumn, metadata.updateDateColumn, metadata.versionColumn])
   }
-  await broadcastRows(queryRunner, 'After', kind, metadata, batch)
+  await dispatchRows(queryRunner, 'After', kind, metadata, batch)
   // The batch's audit entries are written now, inside the call's transaction: memory holds one batch at a time.
   await flushAuditsOfLevel(queryRunner, transactionDepthOf(queryRunner))
 }

@@ -4,7 +4,7 @@ import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata'
 import { inBulkTransaction } from './bulk-transaction'
 import { matchingRows, type ComputedValue, type MatchedRow } from './matching-rows'
 import { byPrimaryKey } from './by-primary-key'
-import { broadcastRows, type EventRow } from './row-events'
+import { broadcastWrite, dispatchRows, type EventRow } from './row-events'
 import { rereadColumns } from './reread-columns'
 import { flushAuditsOfLevel } from '../transaction/transaction-state'
 import { transactionDepthOf } from './transaction-depth'
@@ -43,10 +43,18 @@ type ChangedRow = MatchedRow & EventRow
 export async function updateWithEvents(builder: WriteBuilder, batchSize: number): Promise<UpdateResult> {
   const metadata = builder.expressionMap.mainAlias!.metadata
   const plan = planOf(metadata, (builder.expressionMap.valuesSet ?? {}) as ObjectLiteral)
+  // whereEntity(e).updateEntity(true): as TypeORM does, e receives what the UPDATE set (version, update date, SQL values).
+  const given = builder.expressionMap.updateEntity ? (builder.expressionMap.whereEntities ?? []) : []
   const affected = await inBulkTransaction(builder, async (queryRunner) => {
+    await broadcastWrite(queryRunner, 'Before', 'Update', metadata, builder.expressionMap.valuesSet as ObjectLiteral)
     let written = 0
     const options = { batchSize: plan.touchesPrimary ? Infinity : batchSize, rows: 'any' as const, computed: plan.computed, relations: metadata.relationsWithJoinColumns }
-    for await (const batch of matchingRows(builder, queryRunner, options)) written += await updateBatch(queryRunner, metadata, plan, batch)
+    for await (const batch of matchingRows(builder, queryRunner, options)) {
+      const rows = await updateBatch(queryRunner, metadata, plan, batch)
+      if (given.length) giveBack(metadata, plan, rows, given)
+      written += rows.length
+    }
+    await broadcastWrite(queryRunner, 'After', 'Update', metadata, builder.expressionMap.valuesSet as ObjectLiteral)
     return written
   })
   const result = new UpdateResult()
@@ -56,7 +64,16 @@ export async function updateWithEvents(builder: WriteBuilder, batchSize: number)
   return result
 }
 
-async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, plan: SetPlan, batch: readonly MatchedRow[]): Promise<number> {
+/** Copies into the caller's entities what the database set on their rows. */
+function giveBack(metadata: EntityMetadata, plan: SetPlan, rows: readonly ChangedRow[], given: readonly ObjectLiteral[]): void {
+  const columns = [metadata.versionColumn, metadata.updateDateColumn, ...plan.computed.map((c) => c.column)].filter((c) => c !== undefined)
+  for (const entity of given) {
+    const row = rows.find((r) => metadata.compareEntities(r.previous, entity))
+    if (row) for (const column of columns) column.setEntityValue(entity, column.getEntityValue(row.entity))
+  }
+}
+
+async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, plan: SetPlan, batch: readonly MatchedRow[]): Promise<ChangedRow[]> {
   const changing: ChangedRow[] = []
   for (const row of batch) {
     for (const a of plan.assignments) {
@@ -69,7 +86,7 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
     const changed = row as ChangedRow
     if (changeOf(metadata, row, changed, assignedView(metadata, plan, row.entity))) changing.push(changed)
   }
-  await broadcastRows(queryRunner, 'Before', 'Update', metadata, changing)
+  await dispatchRows(queryRunner, 'Before', 'Update', metadata, changing)
   // What the Pre handlers left: a row they set back to its stored values is not written, and gets no Post.
   const final = changing.filter((row) => changeOf(metadata, row, row))
   const statements = new Map<string, { values: ObjectLiteral; ids: ObjectLiteral[] }>()
@@ -89,10 +106,10 @@ async function updateBatch(queryRunner: QueryRunner, metadata: EntityMetadata, p
   await rereadColumns(queryRunner, metadata, final, [...plan.computed.map((c) => c.column), metadata.updateDateColumn])
   // Post's group is what was written: the columns found here, as TypeORM judged them.
   for (const row of final) markWrittenColumns(row.entity)
-  await broadcastRows(queryRunner, 'After', 'Update', metadata, final)
+  await dispatchRows(queryRunner, 'After', 'Update', metadata, final)
   // The batch's audit entries are written now, inside the call's transaction: memory holds one batch at a time.
   await flushAuditsOfLevel(queryRunner, transactionDepthOf(queryRunner))
-  return final.length
+  return final
 }
 
 /**

@@ -44,6 +44,11 @@ export function instancesFor(connection: DataSource, metadata: EntityMetadata, i
 function copyColumns(metadata: EntityMetadata, from: ObjectLiteral, to: ObjectLiteral): void {
   for (const column of metadata.columns) {
     if (column.isVirtual || (column.relationMetadata && column.propertyName === column.relationMetadata.propertyName)) continue
+    if (column.relationMetadata && !column.embeddedMetadata) {
+      // A column of its own that is also a relation's join column (`parentId` beside `parent`): getEntityValue reads through the relation.
+      if (from[column.propertyName] !== to[column.propertyName]) to[column.propertyName] = from[column.propertyName]
+      continue
+    }
     const value: unknown = column.getEntityValue(from)
     if (value !== column.getEntityValue(to)) column.setEntityValue(to, value)
   }

@@ -17,6 +17,7 @@ export interface WriteBuilder {
     callListeners: boolean
     useTransaction: boolean
     updateEntity: boolean
+    whereEntities?: ObjectLiteral[]
     mainAlias?: { hasMetadata: boolean; metadata: EntityMetadata; tablePath?: string; name: string }
     wheres: unknown[]
     parameters: ObjectLiteral

@@ -2,7 +2,12 @@ import {
   Column,
   DeleteDateColumn,
   Entity,
+  EventSubscriber,
+  type EntitySubscriberInterface,
+  type RemoveEvent,
+  type UpdateEvent,
   In,
+  JoinColumn,
   ManyToOne,
   MoreThan,
   PrimaryGeneratedColumn,
@@ -71,7 +76,36 @@ class EvForbidden {
   }
 }
 
-const entities = [EvCustomer, EvItem, EvForbidden]
+@Entity('ev_line')
+class EvLine {
+  @PrimaryGeneratedColumn() id!: number
+  @Column() name!: string
+  @Column({ nullable: true }) customerId!: number | null
+  @ManyToOne(() => EvCustomer, { nullable: true })
+  @JoinColumn({ name: 'customerId' })
+  customer!: EvCustomer | null
+  _eventAction() {}
+}
+
+/** The application's own subscriber: what TypeORM hands it for update()/delete() stays what it was without the library. */
+const seenByApp: string[] = []
+@EventSubscriber()
+class AppSubscriber implements EntitySubscriberInterface<EvItem> {
+  listenTo() {
+    return EvItem
+  }
+  beforeUpdate(event: UpdateEvent<EvItem>) {
+    seenByApp.push(`beforeUpdate ${event.entity instanceof EvItem ? 'instance' : JSON.stringify(event.entity)} ${event.databaseEntity ? 'copy' : 'no copy'}`)
+  }
+  afterUpdate(event: UpdateEvent<EvItem>) {
+    seenByApp.push(`afterUpdate ${event.entity instanceof EvItem ? 'instance' : JSON.stringify(event.entity)}`)
+  }
+  afterRemove(event: RemoveEvent<EvItem>) {
+    seenByApp.push(`afterRemove ${event.entity === undefined ? 'no entity' : 'entity'}`)
+  }
+}
+
+const entities = [EvCustomer, EvItem, EvForbidden, EvLine]
 
 /** Counts the statements a DataSource sends (TypeORM's logger), by their first word. */
 class CountingLogger implements Logger {
@@ -100,7 +134,7 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
   let ds: DataSource
   const logger = new CountingLogger()
   beforeAll(async () => {
-    ds = await openDataSource(entities, { allowClear: true, bulkBatchSize: 7 }, { logger, logging: ['query'] })
+    ds = await openDataSource(entities, { allowClear: true, bulkBatchSize: 7 }, { logger, logging: ['query'], subscribers: [AppSubscriber] })
   })
   afterAll(() => ds.destroy())
 
@@ -113,6 +147,21 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
     ids = (await repo.find({ order: { id: 'ASC' } })).map((r) => r.id)
     resetRecorded()
     seen.length = 0
+    seenByApp.length = 0
+  })
+
+  it("the application's subscribers get what TypeORM sends for such a write (the values, once), not the rows", async () => {
+    await ds.getRepository(EvItem).update({ qty: In([1, 2]) }, { status: 'done' })
+    await ds.getRepository(EvItem).delete({ qty: 3 })
+    expect(seenByApp).toEqual(['beforeUpdate {"status":"done"} no copy', 'afterUpdate {"status":"done"}', 'afterRemove no entity'])
+    expect(recorded.filter((r) => r[1] === Post).length).toBe(3)
+  })
+
+  it('whereEntity(e).updateEntity(true): e receives the version the UPDATE set, as TypeORM gives it', async () => {
+    const item = await ds.getRepository(EvItem).findOneByOrFail({ name: 'a' })
+    expect(item.version).toBe(1)
+    await ds.createQueryBuilder().update(EvItem).set({ status: 'x' }).whereEntity(item).updateEntity(true).execute()
+    expect(item.version).toBe(2)
   })
 
   it('update(criteria, values): Pre and Post Update per changed row, on an instance, with the changed group, audit old -> new', async () => {
@@ -266,6 +315,13 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
       [Post, Update, ['name', 'version']],
     ])
     expect(existing).toMatchObject({ name: 'BEE', version: 2 })
+  })
+
+  it('save() of a plain object gives back a column that is also a join column (customerId beside customer)', async () => {
+    const customer = await ds.getRepository(EvCustomer).save({ name: 'acme' })
+    const line = { name: 'l', customer }
+    await ds.getRepository(EvLine).save(line)
+    expect(line).toMatchObject({ id: expect.any(Number), customerId: customer.id })
   })
 
   it('upsert(): Insert events where no row matched, Update events (group = what changes) where one did', async () => {

@@ -12,7 +12,8 @@ import { setPath } from './write-columns'
  * `insert().values().orUpdate(columns, conflict)` with events: per object,
  * the row that matches its conflict columns is read under a lock inside the
  * transaction; a match is an Update of the overwritten columns (the group is
- * what changes), no match an Insert. The writes are one save() of them all.
+ * what changes), no match an Insert. The matched rows are written by one
+ * save(), the new ones by one INSERT of instances.
  */
 export async function upsertWithEvents(builder: WriteBuilder, info: EntityInfo): Promise<InsertResult> {
   const metadata = info.metadata
@@ -21,6 +22,7 @@ export async function upsertWithEvents(builder: WriteBuilder, info: EntityInfo):
   const objects = builder.getValueSets!()
   const saved = await inBulkTransaction(builder, async (queryRunner) => {
     const existing = await existingRows(queryRunner, metadata, conflict, objects)
+    const loaded = new Set(existing.values())
     const targets = objects.map((object) => {
       const key = keyOf(conflict, object)
       const row = existing.get(key)
@@ -35,7 +37,12 @@ export async function upsertWithEvents(builder: WriteBuilder, info: EntityInfo):
       }
       return row
     })
-    await queryRunner.manager.save(metadata.target, [...new Set(targets)])
+    const unique = [...new Set(targets)]
+    const created = unique.filter((t) => !loaded.has(t))
+    // Matched rows are saved (their Update, group = what changes); new ones go through TypeORM's INSERT of instances (their Insert, the given keys kept).
+    const updated = unique.filter((t) => loaded.has(t))
+    if (updated.length) await queryRunner.manager.save(metadata.target, updated)
+    if (created.length) await queryRunner.manager.createQueryBuilder().insert().into(metadata.target).values(created).execute()
     return targets
   })
   const result = new InsertResult()
@@ -54,12 +61,12 @@ function conflictColumns(builder: WriteBuilder, info: EntityInfo): ColumnMetadat
   const map = builder.expressionMap
   const conflict = map.onUpdate?.conflict
   const names = typeof conflict === 'string' ? conflict.split(',').map((s) => s.trim()) : conflict
-  if (map.onIgnore || map.onConflict || !names?.length || map.onUpdate?.columns) {
+  if (map.onConflict || !names?.length || map.onUpdate?.columns) {
     throw new BulkWriteError(
       info.name,
-      'insert().orIgnore() / an upsert without conflict columns',
+      'an upsert without conflict columns / onConflict() with SQL',
       'Which existing row an object would meet is not known, so whether it is an Insert or an Update cannot be told. ' +
-        'Use upsert(objects, conflictPaths) or orUpdate(columns, conflictColumns).',
+        'Use upsert(objects, conflictPaths), orUpdate(columns, conflictColumns) or orIgnore().',
     )
   }
   return names.map((name) => columnNamed(info.metadata, name, info))
@@ -72,7 +79,8 @@ function columnNamed(metadata: EntityMetadata, name: string, info: EntityInfo): 
   return column
 }
 
-function keyOf(columns: readonly ColumnMetadata[], object: ObjectLiteral): string {
+/** @internal The values of `columns` in `object` as one comparable key. */
+export function keyOf(columns: readonly ColumnMetadata[], object: ObjectLiteral): string {
   // As text: drivers give some types back as strings (bigint on PostgreSQL) that the caller wrote as numbers.
   return JSON.stringify(
     columns.map((c) => {
@@ -82,8 +90,8 @@ function keyOf(columns: readonly ColumnMetadata[], object: ObjectLiteral): strin
   )
 }
 
-/** The rows that match any object's conflict columns, locked where the database can, by key. */
-async function existingRows(queryRunner: QueryRunner, metadata: EntityMetadata, conflict: readonly ColumnMetadata[], objects: readonly ObjectLiteral[]): Promise<Map<string, ObjectLiteral>> {
+/** @internal The rows that match any object's conflict columns, locked where the database can, by key. */
+export async function existingRows(queryRunner: QueryRunner, metadata: EntityMetadata, conflict: readonly ColumnMetadata[], objects: readonly ObjectLiteral[]): Promise<Map<string, ObjectLiteral>> {
   const where = objects.map((object) => {
     const criteria: ObjectLiteral = {}
     for (const column of conflict) setPath(criteria, column.propertyPath, column.getEntityValue(object) ?? null)
@@ -91,6 +99,11 @@ async function existingRows(queryRunner: QueryRunner, metadata: EntityMetadata, 
   })
   const type = queryRunner.connection.driver.options.type
   const lock = type === 'postgres' || type === 'mysql' || type === 'mariadb' ? ({ mode: 'pessimistic_write' } as const) : undefined
-  const rows = await asInternal(() => queryRunner.manager.find(metadata.target, { where, withDeleted: true, loadEagerRelations: false, ...(lock ? { lock } : {}) }))
+  // A conflict column that is a relation's foreign key is read through the relation: its id is loaded (as { id }).
+  const relations = [...new Set(conflict.flatMap((c) => (c.relationMetadata ? [c.relationMetadata.propertyPath] : [])))]
+  const loadRelationIds = relations.length ? { relations, disableMixedMap: false } : undefined
+  const rows = await asInternal(() =>
+    queryRunner.manager.find(metadata.target, { where, withDeleted: true, loadEagerRelations: false, ...(loadRelationIds ? { loadRelationIds } : {}), ...(lock ? { lock } : {}) }),
+  )
   return new Map(rows.map((row) => [keyOf(conflict, row), row as ObjectLiteral]))
 }

@@ -5,6 +5,7 @@ import { entityInfo, type EntityInfo } from '../metadata/entity-info'
 import { removeWithEvents } from './bulk-delete'
 import { bulkModeOf, bulkSettingsOf } from './bulk-mode'
 import { updateWithEvents } from './bulk-update'
+import { insertOrIgnoreWithEvents } from './bulk-insert-or-ignore'
 import { upsertWithEvents } from './bulk-upsert'
 import { isInternalLoad } from './internal-work'
 import { usesEventActionsOn } from './our-subscriber'
@@ -126,7 +127,7 @@ export function guardBulkWrites(): void {
     if (map.onUpdate || map.onIgnore || map.onConflict) {
       if (mode === 'forbid') throw BulkWriteError.bulk(info.name, 'upsert() / QueryBuilder orUpdate()/orIgnore()')
       if (!map.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, 'an upsert into a table named by a string')
-      return upsertWithEvents(builder, info)
+      return map.onIgnore && !map.onUpdate && !map.onConflict ? insertOrIgnoreWithEvents(builder, info) : upsertWithEvents(builder, info)
     }
     const valueSets = builder.getValueSets!()
     const plain = valueSets.some((valueSet) => !info.isInstance(valueSet))

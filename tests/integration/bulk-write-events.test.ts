@@ -9,6 +9,7 @@ import {
   In,
   JoinColumn,
   ManyToOne,
+  OneToOne,
   MoreThan,
   PrimaryGeneratedColumn,
   VersionColumn,
@@ -76,6 +77,16 @@ class EvForbidden {
   }
 }
 
+@Entity('ev_profile')
+class EvProfile {
+  @PrimaryGeneratedColumn() id!: number
+  @OneToOne(() => EvCustomer)
+  @JoinColumn()
+  owner!: EvCustomer
+  @Column() rank!: number
+  _eventAction() {}
+}
+
 @Entity('ev_line')
 class EvLine {
   @PrimaryGeneratedColumn() id!: number
@@ -105,7 +116,7 @@ class AppSubscriber implements EntitySubscriberInterface<EvItem> {
   }
 }
 
-const entities = [EvCustomer, EvItem, EvForbidden, EvLine]
+const entities = [EvCustomer, EvItem, EvForbidden, EvLine, EvProfile]
 
 /** Counts the statements a DataSource sends (TypeORM's logger), by their first word. */
 class CountingLogger implements Logger {
@@ -324,6 +335,14 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
     expect(line).toMatchObject({ id: expect.any(Number), customerId: customer.id })
   })
 
+  it('upsert() on a relation conflict path updates the row that has it (TypeORM\'s "upsert on one-to-one relation")', async () => {
+    const owner = await ds.getRepository(EvCustomer).save({ name: 'o' })
+    await ds.getRepository(EvProfile).upsert({ owner, rank: 1 }, ['owner.id'])
+    await ds.getRepository(EvProfile).upsert({ owner, rank: 2 }, ['owner.id'])
+    const rows = await ds.getRepository(EvProfile).find({ relations: { owner: true } })
+    expect(rows.map((r) => [r.owner.id, r.rank])).toEqual([[owner.id, 2]])
+  })
+
   it('upsert(): Insert events where no row matched, Update events (group = what changes) where one did', async () => {
     const objects = [
       { id: ids[0]!, name: 'a', qty: 100 },
@@ -339,6 +358,8 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
     )
     expect(recorded.length).toBe(4)
     expect((await items(ds)).map((r) => r[1])).toEqual([100, 2, 3, 1])
+    // The new row has the key the object gave, as TypeORM's INSERT writes it (on PostgreSQL TypeORM writes DEFAULT for a generated key).
+    if (DB !== 'postgres') expect(await ds.getRepository(EvItem).findOneBy({ id: 9999 })).toMatchObject({ name: 'z' })
   })
 
   describe('a handler that throws on any row leaves nothing', () => {
@@ -425,8 +446,29 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
     await expect(ds.getRepository(EvForbidden).insert({ name: 'y' })).rejects.toThrow(BulkWriteError)
   })
 
-  it('orIgnore() is refused, naming the entity: which row an object meets is unknown', async () => {
-    const error = await ds.createQueryBuilder().insert().into(EvItem).values({ name: 'x' }).orIgnore().execute().catch((e: unknown) => e)
+  it('orIgnore(): an object meeting an existing row (or an earlier object) on a unique key is left out and fires nothing; the others are Inserts', async () => {
+    const result = await ds
+      .createQueryBuilder()
+      .insert()
+      .into(EvItem)
+      .values([{ id: ids[0]!, name: 'clash' }, { name: 'new one' }, { id: 9000, name: 'n1' }, { id: 9000, name: 'n2' }])
+      .orIgnore()
+      .execute()
+    expect(result.identifiers.length).toBe(2)
+    expect(recorded.map((r) => [r[1], r[2]])).toEqual([
+      [Pre, Insert],
+      [Pre, Insert],
+      [Post, Insert],
+      [Post, Insert],
+    ])
+    if (DB !== 'postgres') expect(recorded.filter((r) => r[1] === Post).map((r) => r[0])).toContain('EvItem#9000')
+    expect((await items(ds)).map((r) => r[0]).sort()).toEqual(['a', 'b', 'c', 'n1', 'new one'])
+  })
+
+  it('onConflict() with SQL is refused, naming the entity: which row an object meets is unknown', async () => {
+    // TypeORM 1.x has no onConflict().
+    if (typeof (ds.createQueryBuilder().insert() as unknown as { onConflict?: unknown }).onConflict !== 'function') return
+    const error = await ds.createQueryBuilder().insert().into(EvItem).values({ name: 'x' }).onConflict('("id") DO NOTHING').execute().catch((e: unknown) => e)
     expect(error).toBeInstanceOf(BulkWriteError)
     expect((error as BulkWriteError).entityName).toBe('EvItem')
   })

@@ -2,6 +2,7 @@
 import { Entity } from 'typeorm'
 import {
   Audited,
+  EventActionOptions,
   EventActionTiming,
   EventActionType,
   inGroup,
@@ -21,6 +22,22 @@ export function noopCustomer(name: string, table: string): new () => CustomerCol
       _eventAction(): void {}
     },
   )
+  Entity(table)(cls)
+  return cls
+}
+
+/**
+ * An entity class on `table` whose no-op `_eventAction` declares the types it
+ * handles (Insert and Update): its Loads are not dispatched (the `handles` path).
+ */
+export function declaredCustomer(name: string, table: string): new () => CustomerColumns {
+  const cls = named(
+    name,
+    class extends CustomerColumns implements EventActionEntity {
+      _eventAction(): void {}
+    },
+  )
+  EventActionOptions({ handles: [Insert, Update] })(cls)
   Entity(table)(cls)
   return cls
 }

@@ -91,6 +91,7 @@ const ROLE_OF: Record<string, Role> = {
   'bulk-delete-plain': 'plain',
   'bulk-delete': 'events',
   'bulk-delete-loop': 'events',
+  'load-declared': 'events',
 }
 const BULK = Object.keys(ROLE_OF).filter((s) => s.startsWith('bulk-'))
 
@@ -180,13 +181,13 @@ const job = (scenario: string, n: number): Job => {
 // so that reversing the order every other round alternates them.
 job('plain', N), job('subscriber', N), job('noop', N)
 job('handwritten', N), job('realistic', N)
-job('load-plain', N), job('load-subscriber', N), job('load', N)
+job('load-plain', N), job('load-subscriber', N), job('load', N), job('load-declared', N)
 job('update-plain', N), job('update-subscriber', N), job('update', N)
 // Bulk: plain TypeORM (a), the library's set-based events, the find + save/remove loop (b).
 job('bulk-update-plain', bulkN), job('bulk-update', bulkN), job('bulk-update-loop', bulkN)
 job('bulk-delete-plain', bulkN), job('bulk-delete', bulkN), job('bulk-delete-loop', bulkN)
 for (const n of saveNs) if (n !== N) job('plain', n), job('subscriber', n), job('noop', n)
-for (const n of loadNs) if (n !== N) job('load-plain', n), job('load-subscriber', n), job('load', n)
+for (const n of loadNs) if (n !== N) job('load-plain', n), job('load-subscriber', n), job('load', n), job('load-declared', n)
 // --only=a,b: just these scenarios (for profiling); targets that need the others are left out.
 const only = option('only')
   ?.split(',')
@@ -462,6 +463,8 @@ function report(totalSeconds: number, memory: MemoryResult | undefined, profile:
   }
   for (const n of saveNs) ratioTarget(`noop/plain save, N=${n}`, find('noop', n), find('plain', n), 1.05)
   for (const n of loadNs) ratioTarget(`load/load-plain, N=${n}`, find('load', n), find('load-plain', n), 1.1)
+  // The `handles` path: an entity that declares the types it handles, Load left out.
+  for (const n of loadNs) reference(`load-declared/load-plain, N=${n}`, find('load-declared', n), find('load-plain', n))
   ratioTarget(`realistic/handwritten, N=${N}`, find('realistic', N), find('handwritten', N), 0.8)
   ratioTarget(`update/update-plain, N=${N}`, find('update', N), find('update-plain', N), 1.1)
   // Bulk: the library's set-based events within 3x of plain TypeORM, and 10x faster than the loop.

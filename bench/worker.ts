@@ -142,7 +142,7 @@ async function init(msg: WorkerInit): Promise<void> {
     scenarios.set('update-subscriber', { kind: 'update', ds: withEmpty, entity: updateSubscribed })
   } else {
     const { AuditEntry } = await import('../src')
-    const { noopBulkItem, noopCustomer, RealisticCustomer } = await import('./event-entities')
+    const { declaredCustomer, noopBulkItem, noopCustomer, RealisticCustomer } = await import('./event-entities')
     const noop = noopCustomer('NoopCustomer', 'bench_noop')
     const load = loadTables('Load', noopCustomer)
     const update = noopCustomer('UpdateCustomer', 'bench_update')
@@ -155,6 +155,9 @@ async function init(msg: WorkerInit): Promise<void> {
       perEntity: [AuditEntry],
     })
     scenarios.set('load', { kind: 'load', ds: await open({}, [...load.values()], true), entityFor: load })
+    // The same load of an entity whose _eventAction declares `handles` without Load.
+    const loadDeclared = loadTables('LoadDeclared', declaredCustomer)
+    scenarios.set('load-declared', { kind: 'load', ds: await open({}, [...loadDeclared.values()], true), entityFor: loadDeclared })
     scenarios.set('update', { kind: 'update', ds: await open({}, [update], true), entity: update })
     for (const op of ['update', 'delete'] as const) {
       const Op = op === 'update' ? 'Update' : 'Delete'

@@ -7,6 +7,7 @@ import {
   EventActionType,
   inGroup,
   type AttributeGroup,
+  type EntityEventActionOptions,
   type EventActionEntity,
 } from '../src'
 import { BulkColumns, CustomerColumns, formatPostcode, named, ValidatedCustomerColumns } from './model'
@@ -14,32 +15,22 @@ import { BulkColumns, CustomerColumns, formatPostcode, named, ValidatedCustomerC
 const { Pre } = EventActionTiming
 const { Insert, Update } = EventActionType
 
-/** An entity class on `table` whose `_eventAction` does nothing. */
-export function noopCustomer(name: string, table: string): new () => CustomerColumns {
+/** An entity class on `table` whose `_eventAction` does nothing (with `options`, if given). */
+export function noopCustomer(name: string, table: string, options?: EntityEventActionOptions): new () => CustomerColumns {
   const cls = named(
     name,
     class extends CustomerColumns implements EventActionEntity {
       _eventAction(): void {}
     },
   )
+  if (options) EventActionOptions(options)(cls)
   Entity(table)(cls)
   return cls
 }
 
-/**
- * An entity class on `table` whose no-op `_eventAction` declares the types it
- * handles (Insert and Update): its Loads are not dispatched (the `handles` path).
- */
+/** The no-op entity declaring the types it handles (Insert, Update): its Loads are not dispatched (the `handles` path). */
 export function declaredCustomer(name: string, table: string): new () => CustomerColumns {
-  const cls = named(
-    name,
-    class extends CustomerColumns implements EventActionEntity {
-      _eventAction(): void {}
-    },
-  )
-  EventActionOptions({ handles: [Insert, Update] })(cls)
-  Entity(table)(cls)
-  return cls
+  return noopCustomer(name, table, { handles: [Insert, Update] })
 }
 
 /** A bulk entity class on `table` whose `_eventAction` does nothing. */

@@ -92,21 +92,32 @@ async function count(ds: DataSource, entity: Function, where?: ObjectLiteral): P
   return ds.getRepository(entity).count(where ? { where } : {})
 }
 
-/** n rows with listeners off (seeding is not measured). */
-async function seed(ds: DataSource, entity: Ctor, n: number): Promise<void> {
+/** Empties the table and inserts `rows` in chunks, with listeners off (seeding is not measured). */
+async function refill(ds: DataSource, entity: Ctor | (new () => BulkColumns), rows: Iterable<ObjectLiteral>): Promise<void> {
   await ds.getRepository(entity).clear()
-  const rows: ObjectLiteral[] = []
+  const batch: ObjectLiteral[] = []
   const flush = async () => {
-    if (rows.length === 0) return
-    await ds.createQueryBuilder().insert().into(entity).values(rows).updateEntity(false).callListeners(false).execute()
-    rows.length = 0
+    if (batch.length === 0) return
+    await ds.createQueryBuilder().insert().into(entity).values(batch).updateEntity(false).callListeners(false).execute()
+    batch.length = 0
   }
-  for (let i = 0; i < n; i++) {
-    const d = customerData(i)
-    rows.push({ ...d, name: d.name.trim(), postcode: d.postcode && formatPostcode(d.postcode) })
-    if (rows.length === chunk) await flush()
+  for (const row of rows) {
+    batch.push(row)
+    if (batch.length === chunk) await flush()
   }
   await flush()
+}
+
+/** n customer rows. */
+async function seed(ds: DataSource, entity: Ctor, n: number): Promise<void> {
+  await refill(ds, entity, customerRows(n))
+}
+
+function* customerRows(n: number): Generator<ObjectLiteral> {
+  for (let i = 0; i < n; i++) {
+    const d = customerData(i)
+    yield { ...d, name: d.name.trim(), postcode: d.postcode && formatPostcode(d.postcode) }
+  }
 }
 
 async function init(msg: WorkerInit): Promise<void> {
@@ -260,23 +271,18 @@ let bulkRound = 0
 
 /** n rows in BULK_GROUP and OTHER_ROWS in OTHER_GROUP, qty 0, listeners off (not measured). */
 async function seedBulk(ds: DataSource, entity: new () => BulkColumns, n: number): Promise<void> {
-  await ds.getRepository(entity).clear()
-  const rows: ObjectLiteral[] = []
-  const flush = async () => {
-    if (rows.length === 0) return
-    await ds.createQueryBuilder().insert().into(entity).values(rows).updateEntity(false).callListeners(false).execute()
-    rows.length = 0
-  }
-  // The other group's rows interleaved with the written ones.
+  await refill(ds, entity, bulkRows(n))
+  check(await count(ds, entity, { grp: BULK_GROUP }), n, 'bulk seed: rows of the group')
+}
+
+/** n rows of BULK_GROUP with OTHER_ROWS of OTHER_GROUP interleaved. */
+function* bulkRows(n: number): Generator<ObjectLiteral> {
   const step = Math.max(1, Math.floor((n + OTHER_ROWS) / OTHER_ROWS))
   for (let i = 0, others = 0; i < n + OTHER_ROWS; i++) {
     const other = others < OTHER_ROWS && (i % step === 0 || i - others === n)
     if (other) others++
-    rows.push({ grp: other ? OTHER_GROUP : BULK_GROUP, qty: 0, name: `Item ${i}` })
-    if (rows.length === chunk) await flush()
+    yield { grp: other ? OTHER_GROUP : BULK_GROUP, qty: 0, name: `Item ${i}` }
   }
-  await flush()
-  check(await count(ds, entity, { grp: BULK_GROUP }), n, 'bulk seed: rows of the group')
 }
 
 /**

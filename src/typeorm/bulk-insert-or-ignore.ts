@@ -1,8 +1,8 @@
-import { InsertResult, type EntityMetadata, type ObjectLiteral } from 'typeorm'
+import type { EntityMetadata, InsertResult, ObjectLiteral } from 'typeorm'
 import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import type { EntityInfo } from '../metadata/entity-info'
 import { inBulkTransaction } from './bulk-transaction'
-import { existingRows, keyOf } from './bulk-upsert'
+import { existingRows, insertResultOf, keyOf } from './bulk-upsert'
 import type { WriteBuilder } from './write-builder'
 
 /** The column sets a row must not share with another: the primary key, the unique constraints, the unique indices. */
@@ -43,13 +43,5 @@ export async function insertOrIgnoreWithEvents(builder: WriteBuilder, info: Enti
     if (fresh.length) await manager.createQueryBuilder().insert().into(metadata.target).values(fresh).execute()
     return instances.map((o) => (fresh.includes(o) ? o : undefined))
   })
-  const result = new InsertResult()
-  result.raw = []
-  result.identifiers = inserted.flatMap((row) => (row ? [metadata.getEntityIdMap(row) ?? {}] : []))
-  result.generatedMaps = result.identifiers.map((id) => ({ ...id }))
-  objects.forEach((object, i) => {
-    const row = inserted[i]
-    if (row && row !== object) for (const column of metadata.columns) if (!column.isVirtual && !column.relationMetadata) column.setEntityValue(object, column.getEntityValue(row))
-  })
-  return result
+  return insertResultOf(metadata, objects, inserted)
 }

@@ -4,6 +4,8 @@ import { BulkWriteError } from '../basics/errors'
 import type { EntityInfo } from '../metadata/entity-info'
 import { inBulkTransaction } from './bulk-transaction'
 import { asInternal } from './internal-work'
+import { copyColumns } from './plain-objects'
+import { locksRows } from './row-locks'
 import type { WriteBuilder } from './write-builder'
 import { setPath } from './write-columns'
 
@@ -45,13 +47,22 @@ export async function upsertWithEvents(builder: WriteBuilder, info: EntityInfo):
     if (created.length) await queryRunner.manager.createQueryBuilder().insert().into(metadata.target).values(created).execute()
     return targets
   })
+  return insertResultOf(metadata, objects, saved)
+}
+
+/**
+ * @internal The result of an insert/upsert with events: the keys of the rows
+ * written (`written[i]` for `objects[i]`, undefined where nothing was), and
+ * each caller's object given what its row holds, as TypeORM gives it.
+ */
+export function insertResultOf(metadata: EntityMetadata, objects: readonly ObjectLiteral[], written: readonly (ObjectLiteral | undefined)[]): InsertResult {
   const result = new InsertResult()
   result.raw = []
-  result.identifiers = saved.map((row) => metadata.getEntityIdMap(row) ?? {})
-  result.generatedMaps = saved.map((row) => metadata.getEntityIdMap(row) ?? {})
+  result.identifiers = written.flatMap((row) => (row ? [metadata.getEntityIdMap(row) ?? {}] : []))
+  result.generatedMaps = result.identifiers.map((id) => ({ ...id }))
   objects.forEach((object, i) => {
-    const row = saved[i]!
-    if (row !== object) for (const column of metadata.columns) if (!column.isVirtual && !column.relationMetadata) column.setEntityValue(object, column.getEntityValue(row))
+    const row = written[i]
+    if (row && row !== object) copyColumns(metadata, row, object)
   })
   return result
 }
@@ -97,8 +108,7 @@ export async function existingRows(queryRunner: QueryRunner, metadata: EntityMet
     for (const column of conflict) setPath(criteria, column.propertyPath, column.getEntityValue(object) ?? null)
     return criteria
   })
-  const type = queryRunner.connection.driver.options.type
-  const lock = type === 'postgres' || type === 'mysql' || type === 'mariadb' ? ({ mode: 'pessimistic_write' } as const) : undefined
+  const lock = locksRows(queryRunner.connection) ? ({ mode: 'pessimistic_write' } as const) : undefined
   // A conflict column that is a relation's foreign key is read through the relation: its id is loaded (as { id }).
   const relations = [...new Set(conflict.flatMap((c) => (c.relationMetadata ? [c.relationMetadata.propertyPath] : [])))]
   const loadRelationIds = relations.length ? { relations, disableMixedMap: false } : undefined

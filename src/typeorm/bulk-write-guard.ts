@@ -141,32 +141,33 @@ export function guardBulkWrites(): void {
       return result
     })
   })
-  guardExecute(UpdateQueryBuilder, (builder, info, mode) => {
-    const operation = 'update(criteria, values) / QueryBuilder update()'
-    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
-    refuseReturning(builder, info, operation)
-    return updateWithEvents(builder, bulkSettingsOf(builder.connection).bulkBatchSize)
-  })
-  guardExecute(DeleteQueryBuilder, (builder, info, mode) => {
-    const operation = 'delete(criteria) / QueryBuilder delete()'
-    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
-    refuseReturning(builder, info, operation)
-    return removeWithEvents(builder, 'delete', bulkSettingsOf(builder.connection).bulkBatchSize)
-  })
+  guardExecute(UpdateQueryBuilder, (builder, info, mode) =>
+    updateWithEvents(builder, batchSizeFor(builder, info, mode, 'update(criteria, values) / QueryBuilder update()')),
+  )
+  guardExecute(DeleteQueryBuilder, (builder, info, mode) =>
+    removeWithEvents(builder, 'delete', batchSizeFor(builder, info, mode, 'delete(criteria) / QueryBuilder delete()')),
+  )
   guardExecute(SoftDeleteQueryBuilder, (builder, info, mode) => {
-    const operation = 'softDelete()/restore(criteria) / QueryBuilder softDelete()/restore()'
-    if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
-    refuseReturning(builder, info, operation)
-    const removal = builder.expressionMap.queryType === 'restore' ? 'restore' : 'soft-delete'
-    return removeWithEvents(builder, removal, bulkSettingsOf(builder.connection).bulkBatchSize)
+    const batchSize = batchSizeFor(builder, info, mode, 'softDelete()/restore(criteria) / QueryBuilder softDelete()/restore()')
+    return removeWithEvents(builder, builder.expressionMap.queryType === 'restore' ? 'restore' : 'soft-delete', batchSize)
   })
 }
 
-/** RETURNING hands back the database's raw rows; a write with events runs other statements, so it cannot. */
-function refuseReturning(builder: WriteBuilder, info: EntityInfo, operation: string): void {
+/**
+ * The batch size an UPDATE/DELETE with events runs in, once it is known to
+ * run with events: refused where the entity or DataSource forbids bulk
+ * writes, where the table is named by a string, and with RETURNING (the
+ * database's raw rows; a write with events runs other statements).
+ */
+function batchSizeFor(builder: WriteBuilder, info: EntityInfo, mode: 'events' | 'forbid', operation: string): number {
+  if (mode === 'forbid' || !builder.expressionMap.mainAlias!.hasMetadata) throw BulkWriteError.bulk(info.name, operation)
   const returning = builder.expressionMap.returning
-  if (returning === undefined || (Array.isArray(returning) && returning.length === 0)) return
-  throw new BulkWriteError(
+  if (returning !== undefined && !(Array.isArray(returning) && returning.length === 0)) throw returningRefused(info, operation)
+  return bulkSettingsOf(builder.connection).bulkBatchSize
+}
+
+function returningRefused(info: EntityInfo, operation: string): BulkWriteError {
+  return new BulkWriteError(
     info.name,
     `${operation} with returning()`,
     'A write with events runs its own statements, so there are no RETURNING rows to hand back; the UpdateResult/DeleteResult counts the rows. ' +

@@ -3,6 +3,7 @@ import type { ColumnMetadata } from 'typeorm/metadata/ColumnMetadata'
 import type { RelationMetadata } from 'typeorm/metadata/RelationMetadata'
 import { DriverUtils } from 'typeorm/driver/DriverUtils'
 import { asInternal } from './internal-work'
+import { locksRows } from './row-locks'
 import type { WriteBuilder } from './write-builder'
 
 /** @internal A value of `set()` that the database computes (`qty: () => 'qty + 1'`): its SQL, read per row. */
@@ -85,8 +86,7 @@ function selectFor(builder: WriteBuilder, queryRunner: QueryRunner, metadata: En
   const hidden = metadata.columns.filter((c) => !c.isSelect && !c.isVirtual)
   if (hidden.length) select.addSelect(hidden.map((c) => `${alias}.${c.propertyPath}`))
   options.computed.forEach((value, i) => select.addSelect(`(${value.sql})`, `eva_computed_${i}`))
-  const type = select.connection.driver.options.type
-  if (type === 'postgres' || type === 'mysql' || type === 'mariadb') select.setLock('pessimistic_write')
+  if (locksRows(select.connection)) select.setLock('pessimistic_write')
   return select
 }
 

@@ -41,7 +41,8 @@ export function instancesFor(connection: DataSource, metadata: EntityMetadata, i
   }
 }
 
-function copyColumns(metadata: EntityMetadata, from: ObjectLiteral, to: ObjectLiteral): void {
+/** @internal Gives `to` the column values `from` holds (what was written into an instance, for the caller's object). */
+export function copyColumns(metadata: EntityMetadata, from: ObjectLiteral, to: ObjectLiteral): void {
   for (const column of metadata.columns) {
     if (column.isVirtual || (column.relationMetadata && column.propertyName === column.relationMetadata.propertyName)) continue
     if (column.relationMetadata && !column.embeddedMetadata) {
@@ -61,8 +62,10 @@ function plainInstances(executor: PersistExecutor): Instances | undefined {
   if (!connection.hasMetadata(executor.target)) return undefined
   const metadata = connection.getMetadata(executor.target)
   const info = entityInfo(metadata)
-  if (bulkModeOf(connection, info) !== 'events') return undefined
-  return instancesFor(connection, metadata, info, Array.isArray(executor.entity) ? executor.entity : [executor.entity])
+  const objects = Array.isArray(executor.entity) ? executor.entity : [executor.entity]
+  // Most saves hand over instances: they are told apart before the DataSource's settings are looked up.
+  if (!info.active || objects.every((o) => info.isInstance(o)) || bulkModeOf(connection, info) !== 'events') return undefined
+  return instancesFor(connection, metadata, info, objects)
 }
 
 /**

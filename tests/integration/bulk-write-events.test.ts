@@ -465,6 +465,19 @@ describe(`Bulk writes fire per-row events (${DB})`, () => {
     expect((await items(ds)).map((r) => r[0]).sort()).toEqual(['a', 'b', 'c', 'n1', 'new one'])
   })
 
+  it('returning() on a write with events is refused, naming the entity, before any SQL (where TypeORM allows RETURNING at all)', async () => {
+    // Where TypeORM has no UPDATE ... RETURNING for the driver, it refuses that itself, first (already in returning()).
+    const supported = ds.driver.isReturningSqlSupported('update')
+    const error = await Promise.resolve()
+      .then(() => ds.createQueryBuilder().update(EvItem).set({ status: 'r' }).where('qty > 0').returning('*').execute())
+      .catch((e: unknown) => e)
+    if (supported) {
+      expect(error).toBeInstanceOf(BulkWriteError)
+      expect((error as BulkWriteError).message).toContain('EvItem has event actions, and update(criteria, values) / QueryBuilder update() with returning() would bypass them')
+    } else expect(error).toBeInstanceOf(Error)
+    expect(await ds.getRepository(EvItem).count({ where: { status: 'r' } })).toBe(0)
+  })
+
   it('onConflict() with SQL is refused, naming the entity: which row an object meets is unknown', async () => {
     // TypeORM 1.x has no onConflict().
     if (typeof (ds.createQueryBuilder().insert() as unknown as { onConflict?: unknown }).onConflict !== 'function') return

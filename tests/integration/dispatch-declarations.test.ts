@@ -203,7 +203,13 @@ describe(`Declared event types, one Load context per row, reset state (${DB}, Ty
       @PrimaryGeneratedColumn() id!: number
       _eventAction() {}
     }
-    const bad = await openDataSource([DdBadTypes, DdBadReset])
+    @Entity('dd_bad_bulk')
+    @EventActionOptions({ bulkWrites: 'sometimes' as 'events' })
+    class DdBadBulk {
+      @PrimaryGeneratedColumn() id!: number
+      _eventAction() {}
+    }
+    const bad = await openDataSource([DdBadTypes, DdBadReset, DdBadBulk])
     try {
       await expect(bad.getRepository(DdBadTypes).save(new DdBadTypes())).rejects.toMatchObject({
         name: 'HardError',
@@ -212,6 +218,9 @@ describe(`Declared event types, one Load context per row, reset state (${DB}, Ty
       })
       await expect(bad.getRepository(DdBadReset).save(new DdBadReset())).rejects.toThrow(HardError)
       await expect(bad.getRepository(DdBadReset).save(new DdBadReset())).rejects.toThrow("resetState of DdBadReset must be 'reload' or 'snapshot', got sometimes")
+      await expect(bad.getRepository(DdBadBulk).save(new DdBadBulk())).rejects.toThrow(
+        "@EventActionOptions bulkWrites of DdBadBulk must be 'events', 'allow' or 'forbid', got sometimes",
+      )
     } finally {
       await bad.destroy()
     }

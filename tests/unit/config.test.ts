@@ -24,6 +24,9 @@ describe('EventActionsConfig', () => {
     ["recursion 'x'", { recursion: 'x' as 'allow' }, /recursion must be 'guard' or 'allow', got x/],
     ['onAfterCommitError not a function', { onAfterCommitError: 'log' as unknown as () => void }, /onAfterCommitError must be a function, got log/],
     ["validate 'yes'", { validate: 'yes' as unknown as boolean }, /validate must be true or false, got yes/],
+    ["bulkWrites 'allow'", { bulkWrites: 'allow' as 'events' }, /bulkWrites must be 'events' or 'forbid', got allow/],
+    ['bulkBatchSize 0', { bulkBatchSize: 0 }, /bulkBatchSize must be a whole number of at least 1, got 0/],
+    ['bulkBatchSize 2.5', { bulkBatchSize: 2.5 }, /bulkBatchSize must be a whole number of at least 1, got 2\.5/],
   ]
 
   it.each(bad)('%s: withEventActions throws a clear HardError at once', (_label, config, message) => {

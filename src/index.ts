@@ -47,6 +47,8 @@ export { currentAction } from './scope/async-scope'
 
 // transaction: what waits for commit
 export { TransactionRollbackOnlyError } from './transaction/transaction-rollback-only-error'
+export { JobPayloadError } from './transaction/job-payload-error'
+export type { JobAction, JobRecord } from './transaction/pending-job'
 export type { AfterCommitOrigin } from './transaction/transaction-state'
 
 // operations and actions: business-object operations, action-bound events
@@ -57,15 +59,21 @@ export {
   type ActionEventContext,
   type ActionEventsOptions,
   type BindOptions,
+  type DurablePostActionContext,
+  type DurablePostActionHandler,
+  type JobInfo,
   type PostActionEventContext,
   type PostActionHandler,
   type PreActionHandler,
 } from './actions/action-events'
 export { runAction, type RunActionOptions } from './actions/run-action'
 
+// jobs: the durable engines behind ctx.enqueue and durable bindings
+export type { FailedJob, JobBackend, JobCounts, JobDelivery, JobSettings } from './jobs/job-backend'
+
 // entity: what an entity class declares and what its handlers receive
 export { Automatic, type AutomaticFn } from './entity/automatic'
-export type { EventActionContext } from './entity/event-action-context'
+export type { EnqueueOptions, EventActionContext } from './entity/event-action-context'
 export type { EventActionEntity } from './entity/event-action-entity'
 export {
   describeEventActions,
@@ -74,6 +82,10 @@ export {
   type EventActionDescription,
   type OnEventActionOptions,
 } from './entity/on-event-action'
+
+// workers: running durable jobs
+export type { JobContext, JobHandler } from './workers/job-handler'
+export { startWorker, type JobWorker, type WorkerOptions } from './workers/start-worker'
 
 // setup: switching the library on for a DataSource
 export { EventActionSubscriber } from './setup/event-action-subscriber'

@@ -2,6 +2,7 @@ import type { ActionUser } from '../scope/action-context'
 import type { ActionChange } from '../scope/action-change'
 import { EventActionTiming } from '../basics/event-action-timing'
 import { HardError } from '../basics/errors'
+import { checkJobName } from '../transaction/job-payload'
 
 /** What a Pre-action handler learns about the action. */
 export interface ActionEventContext {
@@ -36,11 +37,40 @@ export interface BindOptions {
   /**
    * Post-action handlers only. `'after-commit'`: after the action's
    * transaction committed; an error is reported to `onPostActionError`, the
-   * commit stands. `'sync'`: inside the transaction, before commit; an error
-   * rolls the action back and reaches the caller. Defaults to `'after-commit'`.
+   * commit stands (at most once: lost if the process dies). `'sync'`: inside
+   * the transaction, before commit; an error rolls the action back and
+   * reaches the caller. `'durable'`: a job carrying the context (as JSON) is
+   * written through the action's transaction, and a worker (`startWorker`)
+   * runs the handler later, at least once, with `ctx.job`; needs a `jobs`
+   * backend in `withEventActions`. Defaults to `'after-commit'`.
    */
-  mode?: 'after-commit' | 'sync'
+  mode?: 'after-commit' | 'sync' | 'durable'
+  /**
+   * `'durable'` only: the job's name, which the worker finds the handler by.
+   * Defaults to the action name or pattern; two durable bindings of one
+   * pattern need names of their own.
+   */
+  job?: string
 }
+
+/** The context a durable Post-action handler gets in the worker: the Post-action context, as JSON, and the job. */
+export interface DurablePostActionContext extends PostActionEventContext {
+  /** The job being run: its id, its stable key (for idempotence) and the attempt (1 first). */
+  readonly job: JobInfo
+}
+
+/** What a job handler learns about the job it runs. */
+export interface JobInfo {
+  /** The engine's id of the job (BullMQ: the outbox row's). */
+  readonly id: string
+  /** Stable across retries and redeliveries of this job: check it to handle the job once. */
+  readonly key: string
+  /** 1 on the first run, 2 on the first retry, ... */
+  readonly attempt: number
+}
+
+/** A Post-action handler for `{ mode: 'durable' }`: it runs in a worker, with `ctx.job`. */
+export type DurablePostActionHandler = (ctx: DurablePostActionContext) => unknown
 
 /** Options of the {@link ActionEvents} registry. */
 export interface ActionEventsOptions {
@@ -55,8 +85,15 @@ interface Binding {
   readonly pattern: string
   readonly prefix: string | undefined
   readonly timing: EventActionTiming
-  readonly handler: PreActionHandler | PostActionHandler
-  readonly mode: 'after-commit' | 'sync'
+  readonly handler: PreActionHandler | PostActionHandler | DurablePostActionHandler
+  readonly mode: 'after-commit' | 'sync' | 'durable'
+  /** The job name of a durable binding. */
+  readonly job: string | undefined
+}
+
+/** @internal A durable binding of one action: the job name to write. */
+export interface DurableBinding {
+  readonly job: string
 }
 
 /** @internal The handlers of one action, split the way runAction runs them. */
@@ -64,9 +101,11 @@ export interface MatchedHandlers {
   readonly pre: readonly PreActionHandler[]
   readonly postSync: readonly PostActionHandler[]
   readonly postAfterCommit: readonly PostActionHandler[]
+  readonly postDurable: readonly DurableBinding[]
 }
 
-const NONE: MatchedHandlers = Object.freeze({ pre: [], postSync: [], postAfterCommit: [] })
+const NONE: MatchedHandlers = Object.freeze({ pre: [], postSync: [], postAfterCommit: [], postDurable: [] })
+const MODES = ['after-commit', 'sync', 'durable']
 
 /** @internal The audit table's text columns (action name, user id, request id) are varchar(255). */
 export const MAX_AUDIT_TEXT = 255
@@ -132,25 +171,33 @@ export class ActionEvents {
    * order. Returns a function that unbinds it.
    */
   bind(actionName: string, timing: EventActionTiming.Pre, handler: PreActionHandler): () => void
+  bind(actionName: string, timing: EventActionTiming.Post, handler: DurablePostActionHandler, options: BindOptions & { mode: 'durable' }): () => void
   bind(actionName: string, timing: EventActionTiming.Post, handler: PostActionHandler, options?: BindOptions): () => void
-  bind(actionName: string, timing: EventActionTiming, handler: PreActionHandler | PostActionHandler, options: BindOptions = {}): () => void {
+  bind(
+    actionName: string,
+    timing: EventActionTiming,
+    handler: PreActionHandler | PostActionHandler | DurablePostActionHandler,
+    options: BindOptions = {},
+  ): () => void {
     checkActionName(actionName, true)
     if (timing !== EventActionTiming.Pre && timing !== EventActionTiming.Post) {
       throw new HardError(`bind('${actionName}'): timing must be EventActionTiming.Pre or Post, got ${JSON.stringify(timing)}`)
     }
     if (typeof handler !== 'function') throw new HardError(`bind('${actionName}'): the handler must be a function`)
     const mode = options.mode ?? 'after-commit'
-    if (mode !== 'after-commit' && mode !== 'sync') {
-      throw new HardError(`bind('${actionName}'): mode must be 'after-commit' or 'sync', got ${JSON.stringify(mode)}`)
+    if (!MODES.includes(mode)) {
+      throw new HardError(`bind('${actionName}'): mode must be 'after-commit', 'sync' or 'durable', got ${JSON.stringify(mode)}`)
     }
-    if (mode === 'sync' && timing === EventActionTiming.Pre) throw new HardError(`bind('${actionName}'): mode is for Post-action handlers`)
+    if (options.mode !== undefined && timing === EventActionTiming.Pre) throw new HardError(`bind('${actionName}'): mode is for Post-action handlers`)
     const binding: Binding = {
       pattern: actionName,
       prefix: actionName.endsWith('*') ? actionName.slice(0, -1) : undefined,
       timing,
       handler,
       mode,
+      job: mode === 'durable' ? this.durableJobName(actionName, options.job) : undefined,
     }
+    if (options.job !== undefined && mode !== 'durable') throw new HardError(`bind('${actionName}'): the job option is for mode 'durable'`)
     // Copy on write: an unbind during a run never changes the list that run is iterating.
     this.bindings = [...this.bindings, binding]
     this.cache.clear()
@@ -172,11 +219,28 @@ export class ActionEvents {
             postAfterCommit: hits
               .filter((b) => b.timing === EventActionTiming.Post && b.mode === 'after-commit')
               .map((b) => b.handler as PostActionHandler),
+            postDurable: hits.filter((b) => b.mode === 'durable').map((b) => ({ job: b.job! })),
           }
         : NONE
       this.cache.set(action, found)
     }
     return found
+  }
+
+  /** @internal The handler of the durable binding whose job is `job`, for the worker. */
+  durableHandler(job: string): DurablePostActionHandler | undefined {
+    return this.bindings.find((b) => b.mode === 'durable' && b.job === job)?.handler as DurablePostActionHandler | undefined
+  }
+
+  private durableJobName(actionName: string, job: string | undefined): string {
+    const name = job ?? actionName
+    checkJobName(name, `bind('${actionName}')`)
+    if (this.bindings.some((b) => b.job === name)) {
+      throw new HardError(
+        `bind('${actionName}'): a durable binding with job name '${name}' exists already; give this one its own ({ mode: 'durable', job: '${actionName}:notify' })`,
+      )
+    }
+    return name
   }
 
   /** @internal Reports an after-commit Post-action handler's error. */

@@ -5,6 +5,7 @@ import type { ActionChange } from '../scope/action-change'
 import { scopes } from '../scope/async-scope'
 import { pendingChanges } from '../transaction/transaction-state'
 import { checkActionName, checkAuditText, type ActionEvents, type ActionEventContext } from './action-events'
+import { durableSinkOf, recordDurableJobs } from './durable-jobs'
 
 /** Options of {@link runAction} that bring in action events and a transaction. */
 export interface RunActionOptions {
@@ -88,7 +89,9 @@ export function runAction<T>(
   }
   const handlers = options.events?.matching(checked.name)
   // Collect the written entities only when a Post-action handler will read them: unbound actions cost nothing extra.
-  const wanted = handlers && (handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0)
+  const wanted = handlers && (handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0 || handlers.postDurable.length > 0)
+  // Refused before anything runs: a durable binding without its engine would lose its jobs.
+  if (handlers?.postDurable.length) durableSinkOf(checked.name, options.dataSource)
   const changes: ActionChange[] | undefined = wanted ? [] : undefined
   const collectors = changes ? [...(outer?.changes ?? []), changes] : outer?.changes
   return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: collectors }, () =>
@@ -113,9 +116,14 @@ async function runWithEvents<T>(
   })
   for (const handler of handlers?.pre ?? []) await handler(base)
   const runSync = async (result: T, manager: EntityManager | undefined): Promise<void> => {
-    if (!handlers?.postSync.length) return
+    if (!handlers?.postSync.length && !handlers?.postDurable.length) return
     const ctx = Object.freeze({ ...base, result, changes: [...changes!, ...pendingChanges(manager?.queryRunner, changes!)] })
     for (const handler of handlers.postSync) await handler(ctx)
+    if (!handlers.postDurable.length) return
+    const dataSource = options.dataSource!
+    // Without a transaction of its own, the action's jobs get a short one right after fn.
+    if (manager) recordDurableJobs(manager, durableSinkOf(action.name, dataSource), handlers.postDurable, ctx)
+    else await dataSource.transaction(async (own) => recordDurableJobs(own, durableSinkOf(action.name, dataSource), handlers.postDurable, ctx))
   }
   let result: T
   if (options.transaction) {

@@ -65,8 +65,38 @@ export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
    * Called in Pre Insert, the entry still gets the generated key.
    */
   writeAudit(entity?: ObjectLiteral, operation?: string): Promise<void>
+  /**
+   * Puts a job into the configured durable engine (`withEventActions(options,
+   * { jobs })`) through this event's transaction: it is stored when the
+   * transaction commits and dropped when it (or the savepoint it was made
+   * in) rolls back. A worker runs the handler registered for `name` later,
+   * at least once, with `payload` (as JSON) and `ctx.job.key` (`options.key`,
+   * else derived from the transaction and position) for idempotence.
+   * A payload that is not JSON, or is over the backend's `maxPayloadBytes`,
+   * throws `JobPayloadError` at once.
+   *
+   * @example
+   * ```ts
+   * if (type === EventActionType.Insert && timing === EventActionTiming.Post) {
+   *   ctx.enqueue('mail:welcome', { userId: this.id }, { key: `welcome:${this.id}` })
+   * }
+   * ```
+   */
+  enqueue(name: string, payload: unknown, options?: EnqueueOptions): void
   /** The other object of a BO2BO (the source entity) or RS2BO (the raw row); undefined otherwise. */
   readonly source: unknown
   /** `EventActions` bound to this event's transaction. */
   readonly actions: EventActions
 }
+
+/** Options of {@link EventActionContext.enqueue}. */
+export interface EnqueueOptions {
+  /**
+   * The job's stable key, as the handler sees it in `ctx.job.key` (e.g.
+   * `'welcome:42'`): what an idempotent handler checks. Not a de-duplication:
+   * two enqueues with one key are two jobs. Defaults to
+   * `<transaction id>:<position>`.
+   */
+  key?: string
+}
+

@@ -10,10 +10,20 @@ import type { EventActionType } from '../basics/event-action-type'
 import type { EventFrame } from '../scope/event-frame'
 import { entityInfo, type EntityInfo } from '../metadata/entity-info'
 import { HardError } from '../basics/errors'
-import { registerAfterCommit, type AfterCommitErrorHandler } from '../transaction/transaction-state'
+import { recordJob, registerAfterCommit, type AfterCommitErrorHandler } from '../transaction/transaction-state'
+import type { JobSink } from '../transaction/pending-job'
+import { checkJobKey, checkJobName, checkJobPayload } from '../transaction/job-payload'
+import type { EnqueueOptions } from './event-action-context'
 import { EventActions } from '../operations/event-actions'
 
 const EMPTY_DATA: ObjectLiteral = Object.freeze({})
+
+/** @internal What the configuration gives every context of one DataSource. */
+export interface HandlerServices {
+  readonly onAfterCommitError: AfterCommitErrorHandler
+  /** Where `ctx.enqueue` puts jobs: the configured `jobs` backend, if any. */
+  readonly jobs: JobSink | undefined
+}
 
 /**
  * @internal The context object handed to `_eventAction`, and at the same time
@@ -38,7 +48,7 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     readonly parent: EventFrame | undefined,
     readonly soft: boolean,
     private readonly previousSource: ObjectLiteral | undefined,
-    private readonly onAfterCommitError: AfterCommitErrorHandler,
+    private readonly services: HandlerServices,
     readonly source: unknown = undefined,
   ) {}
 
@@ -89,7 +99,31 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
 
   afterCommit(fn: () => unknown): void {
     if (typeof fn !== 'function') throw new HardError(`ctx.afterCommit needs a function, got ${String(fn)}`, this.origin())
-    void registerAfterCommit(this.manager, fn, this.origin(), this.onAfterCommitError)
+    void registerAfterCommit(this.manager, fn, this.origin(), this.services.onAfterCommitError)
+  }
+
+  enqueue(name: string, payload: unknown, options: EnqueueOptions = {}): void {
+    const where = `${this.info.name}'s ${this.timing} ${this.type} handler`
+    const origin = this.origin()
+    checkJobName(name, `ctx.enqueue in ${where}`, origin)
+    const sink = this.services.jobs
+    if (!sink) {
+      throw new HardError(`ctx.enqueue('${name}') in ${where}: no jobs backend is configured (withEventActions(options, { jobs: pgBossJobs() | bullMqJobs(...) }))`, origin)
+    }
+    if (options.key !== undefined) checkJobKey(options.key, `ctx.enqueue('${name}') in ${where}`, origin)
+    checkJobPayload(payload, sink.maxPayloadBytes, { jobName: name, where, entityName: this.info.name })
+    const action = currentAction()
+    const job = {
+      sink,
+      name,
+      kind: 'enqueue' as const,
+      key: options.key,
+      // A copy: what the handler changes afterwards is not what was enqueued.
+      payload: JSON.parse(JSON.stringify(payload ?? null)) as unknown,
+      action: action && { name: action.name, user: action.user, requestId: action.requestId, locale: action.locale },
+      owner: this.manager.queryRunner?.isTransactionActive ? undefined : this.entity,
+    }
+    void recordJob(this.manager, job)
   }
 
   writeAudit(entity: ObjectLiteral = this.entity, operation?: string): Promise<void> {

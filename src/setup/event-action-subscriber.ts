@@ -2,17 +2,17 @@ import { EventSubscriber } from 'typeorm'
 import { Dispatcher } from '../dispatch/dispatcher'
 import { HandlerContext } from '../entity/handler-context'
 import { EventActionSubscriberBase } from '../typeorm/event-action-subscriber-base'
-import { CONFIGURED_LOGGER } from '../typeorm/our-subscriber'
+import { CONFIGURED_LOGGER, JOB_BACKEND } from '../typeorm/our-subscriber'
 import { installTypeOrmPatches } from '../typeorm/typeorm-internals'
 import { resolveConfig, type EventActionsConfig, type ResolvedConfig } from './event-actions-config'
 
 /** The dispatcher for `config`, whose handlers receive a {@link HandlerContext}. */
 function dispatcherFor(resolved: ResolvedConfig): Dispatcher {
-  const { onAfterCommitError } = resolved
+  const services = { onAfterCommitError: resolved.onAfterCommitError, jobs: resolved.jobs }
   return new Dispatcher(
     resolved,
     (info, entity, timing, type, group, manager, depth, parent, soft, previousSource, source) =>
-      new HandlerContext(info, entity, timing, type, group, manager, depth, parent, soft, previousSource, onAfterCommitError, source),
+      new HandlerContext(info, entity, timing, type, group, manager, depth, parent, soft, previousSource, services, source),
   )
 }
 
@@ -32,7 +32,11 @@ export class EventActionSubscriber extends EventActionSubscriberBase {
     const resolved = resolveConfig(config)
     super(dispatcherFor(resolved), resolved)
     this[CONFIGURED_LOGGER] = config?.logger
+    this[JOB_BACKEND] = resolved.jobs
   }
+
+  /** @internal The config's jobs backend, for runAction's durable bindings and for workers. */
+  readonly [JOB_BACKEND]: ResolvedConfig['jobs']
 
   /** @internal The config's logger, for the HTTP integrations given this DataSource. */
   readonly [CONFIGURED_LOGGER]: EventActionsConfig['logger']

@@ -3,6 +3,7 @@ import type { AfterCommitErrorHandler, AfterCommitOrigin } from '../transaction/
 import type { Translator } from '../basics/translator'
 import { setTranslator } from '../i18n/set-translator'
 import { inspect } from 'node:util'
+import type { JobBackend } from '../jobs/job-backend'
 
 /** Library-wide settings, given to {@link withEventActions} or `new EventActionSubscriber(config)`. */
 export interface EventActionsConfig {
@@ -85,6 +86,12 @@ export interface EventActionsConfig {
     /** Failures: the message, then the error with its stack. */
     error(message: string): unknown
   }
+  /**
+   * The durable engine for `ctx.enqueue` and `{ mode: 'durable' }` action
+   * bindings: `pgBossJobs()` (PostgreSQL) or `bullMqJobs({ connection })`
+   * (Redis, any database). Without it, both throw a `HardError` saying so.
+   */
+  jobs?: JobBackend
 }
 
 /** @internal The settings with every default applied. */
@@ -96,6 +103,7 @@ export interface ResolvedConfig {
   readonly allowClear: boolean
   readonly bulkWrites: 'events' | 'forbid'
   readonly bulkBatchSize: number
+  readonly jobs: JobBackend | undefined
 }
 
 const afterCommitFailed = (origin: AfterCommitOrigin): string =>
@@ -111,6 +119,15 @@ export function checkLogger(logger: unknown, where: string): asserts logger is N
   if (missing.length) {
     throw new HardError(`${where} must have info, warn and error methods (console, pino and winston do), got ${typeof logger} without ${missing.join(', ')}`)
   }
+}
+
+function checkJobs(jobs: unknown): JobBackend | undefined {
+  if (jobs === undefined) return undefined
+  const backend = jobs as Partial<JobBackend> | null
+  if (typeof backend?.write !== 'function' || typeof backend.consume !== 'function' || typeof backend.engine !== 'string') {
+    throw new HardError(`EventActionsConfig.jobs must be a backend made by pgBossJobs() or bullMqJobs(), got ${inspect(jobs, { depth: 0 })}`)
+  }
+  return backend as JobBackend
 }
 
 /** @internal */
@@ -158,5 +175,6 @@ export function resolveConfig(config: EventActionsConfig = {}): ResolvedConfig {
     allowClear: config.allowClear === true,
     bulkWrites,
     bulkBatchSize,
+    jobs: checkJobs(config.jobs),
   })
 }

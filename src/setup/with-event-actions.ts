@@ -14,10 +14,10 @@ function isEventActionSubscriber(s: Function | string): boolean {
   return typeof s === 'function' && (s === EventActionSubscriber || s.prototype instanceof EventActionSubscriber)
 }
 
-function withAuditEntry(entities: DataSourceOptions['entities']): DataSourceOptions['entities'] {
-  if (!entities) return [AuditEntry]
-  const list = Array.isArray(entities) ? [...entities] : Object.values(entities)
-  return list.includes(AuditEntry) ? list : [...list, AuditEntry]
+function withEntities(entities: DataSourceOptions['entities'], added: readonly Function[]): DataSourceOptions['entities'] {
+  const list = !entities ? [] : Array.isArray(entities) ? [...entities] : Object.values(entities)
+  for (const entity of added) if (!list.includes(entity)) list.push(entity)
+  return list
 }
 
 /**
@@ -25,7 +25,8 @@ function withAuditEntry(entities: DataSourceOptions['entities']): DataSourceOpti
  * entity added, for `new DataSource(...)`. The subscriber takes the place of
  * one already listed (so events never fire twice), else it comes last: it
  * runs after the application's own subscribers, in the order of the list.
- * `config.auditTable: false` leaves `AuditEntry` out.
+ * `config.auditTable: false` leaves `AuditEntry` out. A `config.jobs`
+ * backend that keeps a table (BullMQ's outbox) adds its entity too.
  *
  * @example
  * ```ts
@@ -39,6 +40,8 @@ export function withEventActions<T extends DataSourceOptions>(options: T, config
   const listed = subscriberList(options.subscribers)
   const at = listed.findIndex(isEventActionSubscriber)
   const subscribers = at === -1 ? [...listed, ours] : [...listed.slice(0, at), ours, ...listed.slice(at + 1).filter((s) => !isEventActionSubscriber(s))]
-  const entities = config.auditTable === false ? options.entities : withAuditEntry(options.entities)
+  // The jobs backend's own tables (BullMQ's outbox) come with it, as the audit table does.
+  const added = [...(config.auditTable === false ? [] : [AuditEntry]), ...(config.jobs?.entities ?? [])]
+  const entities = added.length ? withEntities(options.entities, added) : options.entities
   return { ...options, subscribers, entities }
 }

@@ -5,6 +5,8 @@ import type { EventActionTiming } from '../basics/event-action-timing'
 import type { EventActionType } from '../basics/event-action-type'
 import { insertAudits, type PendingAudit } from './audit-writer'
 import { TransactionRollbackOnlyError, type FailedWrite } from './transaction-rollback-only-error'
+import type { PendingJob } from './pending-job'
+import { jobsCommitted, writeJobs, type WrittenJobs } from './job-writer'
 
 /** Where an after-commit callback came from, for error reports. */
 export interface AfterCommitOrigin {
@@ -25,11 +27,6 @@ interface AfterCommit {
   readonly onError: AfterCommitErrorHandler
 }
 
-/**
- * What one transaction (one query runner) has pending. Savepoints (nested
- * `transaction()` calls) mark how much was pending when they started, so that
- * rolling one back drops only what was added inside it.
- */
 /** A change waiting for commit before it reaches its action's list. */
 interface PendingChange {
   readonly collector: ActionChange[]
@@ -41,14 +38,24 @@ interface Mark {
   readonly audits: number
   readonly afterCommit: number
   readonly changes: number
+  readonly jobs: number
   readonly failedWrite: FailedWrite | undefined
 }
 
+/**
+ * What one transaction (one query runner) has pending. Savepoints (nested
+ * `transaction()` calls) mark how much was pending when they started, so that
+ * rolling one back drops only what was added inside it.
+ */
 interface TransactionState {
   transactionId: string
   audits: PendingAudit[]
   afterCommit: AfterCommit[]
   changes: PendingChange[]
+  /** Jobs (`ctx.enqueue`, durable bindings) to write before COMMIT. */
+  jobs: PendingJob[]
+  /** The jobs written before COMMIT, for their sinks' after-commit hand-over. */
+  writtenJobs: WrittenJobs | undefined
   marks: Map<number, Mark>
   /** A write that failed inside this transaction without rolling it back: COMMIT must not happen. */
   failedWrite: FailedWrite | undefined
@@ -60,7 +67,8 @@ const states = new WeakMap<QueryRunner, TransactionState>()
 function stateOf(queryRunner: QueryRunner): TransactionState {
   let state = states.get(queryRunner)
   if (!state) {
-    state = { transactionId: randomUUID(), audits: [], afterCommit: [], changes: [], marks: new Map(), failedWrite: undefined }
+    const pending = { audits: [], afterCommit: [], changes: [], jobs: [], writtenJobs: undefined }
+    state = { transactionId: randomUUID(), ...pending, marks: new Map(), failedWrite: undefined }
     states.set(queryRunner, state)
   }
   return state
@@ -98,11 +106,19 @@ async function withQueryRunner<T>(manager: EntityManager, work: (queryRunner: Qu
 export function flushOutsideTransaction(queryRunner: QueryRunner, owner: ObjectLiteral): void | Promise<void> {
   if (queryRunner.isTransactionActive) return
   const state = states.get(queryRunner)
-  if (!state || state.audits.length === 0) return
+  if (!state || (state.audits.length === 0 && state.jobs.length === 0)) return
   const own = state.audits.filter((a) => a.owner === owner)
-  if (own.length === 0) return
+  const jobs = state.jobs.filter((j) => j.owner === owner)
+  if (own.length === 0 && jobs.length === 0) return
   state.audits = state.audits.filter((a) => a.owner !== owner)
-  return insertAudits(queryRunner, own, randomUUID())
+  state.jobs = state.jobs.filter((j) => j.owner !== owner)
+  return flushOwn(queryRunner, own, jobs)
+}
+
+async function flushOwn(queryRunner: QueryRunner, audits: PendingAudit[], jobs: PendingJob[]): Promise<void> {
+  const transactionId = randomUUID()
+  if (audits.length) await insertAudits(queryRunner, audits, transactionId)
+  if (jobs.length) jobsCommitted(queryRunner, await writeJobs(queryRunner, jobs, transactionId))
 }
 
 /**
@@ -115,6 +131,24 @@ export function dropStaleOutsideTransaction(queryRunner: QueryRunner, owner: Obj
   if (queryRunner.isTransactionActive) return
   const state = states.get(queryRunner)
   if (state && state.audits.length) state.audits = state.audits.filter((a) => a.owner !== owner)
+  if (state && state.jobs.length) state.jobs = state.jobs.filter((j) => j.owner !== owner)
+}
+
+/**
+ * @internal Queues a job for the transaction's commit (dropped if it, or the
+ * savepoint it was made in, rolls back). Outside a transaction, a job made by
+ * an entity's handler waits for that write's Post event; one made elsewhere
+ * is written at once in a short transaction of its own.
+ */
+export function recordJob(manager: EntityManager, job: PendingJob): void | Promise<void> {
+  const queryRunner = manager.queryRunner
+  if (queryRunner && (queryRunner.isTransactionActive || job.owner !== undefined)) {
+    stateOf(queryRunner).jobs.push(job)
+    return
+  }
+  return manager.connection.transaction(async (inner) => {
+    stateOf(inner.queryRunner!).jobs.push(job)
+  })
 }
 
 /**
@@ -173,7 +207,15 @@ export function transactionStarted(queryRunner: QueryRunner, depth: number): voi
   const state = states.get(queryRunner)
   if (!state) return
   if (depth === 1) states.delete(queryRunner)
-  else state.marks.set(depth, { audits: state.audits.length, afterCommit: state.afterCommit.length, changes: state.changes.length, failedWrite: state.failedWrite })
+  else {
+    state.marks.set(depth, {
+      audits: state.audits.length,
+      afterCommit: state.afterCommit.length,
+      changes: state.changes.length,
+      jobs: state.jobs.length,
+      failedWrite: state.failedWrite,
+    })
+  }
 }
 
 /**
@@ -189,15 +231,21 @@ export function markRollbackOnly(queryRunner: QueryRunner, failure: FailedWrite)
   state.failedWrite ??= failure
 }
 
-/** @internal beforeTransactionCommit: the outermost commit writes the audit entries, in one batch. */
+/** @internal beforeTransactionCommit: the outermost commit writes the audit entries and the jobs, in one batch each. */
 export function beforeCommit(queryRunner: QueryRunner, depth: number): Promise<void> | void {
   if (depth !== 1) return
   const state = states.get(queryRunner)
   if (state?.failedWrite) throw new TransactionRollbackOnlyError(state.failedWrite)
-  if (!state || state.audits.length === 0) return
-  const audits = state.audits
+  if (!state || (state.audits.length === 0 && state.jobs.length === 0)) return
+  return writePending(queryRunner, state)
+}
+
+async function writePending(queryRunner: QueryRunner, state: TransactionState): Promise<void> {
+  const { audits, jobs } = state
   state.audits = []
-  return insertAudits(queryRunner, audits, state.transactionId)
+  state.jobs = []
+  if (audits.length) await insertAudits(queryRunner, audits, state.transactionId)
+  if (jobs.length) state.writtenJobs = await writeJobs(queryRunner, jobs, state.transactionId)
 }
 
 /**
@@ -225,6 +273,7 @@ export function afterCommit(queryRunner: QueryRunner, depth: number): Promise<vo
   if (!state) return
   // Committed: the action now sees these writes.
   for (const { collector, change } of state.changes) collector.push(change)
+  jobsCommitted(queryRunner, state.writtenJobs)
   if (state.afterCommit.length) return runCallbacks(state.afterCommit)
 }
 
@@ -240,6 +289,7 @@ export function afterRollback(queryRunner: QueryRunner, depth: number): void {
   state.audits.length = Math.min(state.audits.length, mark?.audits ?? 0)
   state.afterCommit.length = Math.min(state.afterCommit.length, mark?.afterCommit ?? 0)
   state.changes.length = Math.min(state.changes.length, mark?.changes ?? 0)
+  state.jobs.length = Math.min(state.jobs.length, mark?.jobs ?? 0)
   state.failedWrite = mark?.failedWrite
   state.marks.delete(depth + 1)
 }

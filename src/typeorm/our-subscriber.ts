@@ -12,6 +12,9 @@ export const CLEAR_ALLOWED: unique symbol = Symbol('typeorm-event-actions.allowC
 /** @internal On our subscriber: the `logger` of its config, or undefined (integrations log there by default). */
 export const CONFIGURED_LOGGER: unique symbol = Symbol('typeorm-event-actions.logger')
 
+/** @internal On our subscriber: the `jobs` backend of its config (a JobSink here; jobs/ knows it as a JobBackend), or undefined. */
+export const JOB_BACKEND: unique symbol = Symbol('typeorm-event-actions.jobs')
+
 /** @internal On our subscriber: its {@link BulkSettings} (see bulk-write-guard.ts). */
 export const BULK_SETTINGS: unique symbol = Symbol('typeorm-event-actions.bulkSettings')
 

@@ -1,4 +1,4 @@
-import { HardError } from '../../basics/errors'
+import { loadOptionalPeer } from '../../basics/optional-peer'
 
 /** @internal What this library uses of `@nestjs/core`. */
 export interface NestCorePeer {
@@ -30,20 +30,8 @@ export interface RxObservable<T> {
   subscribe(observer: Partial<RxSubscriber<T>>): { unsubscribe(): void }
 }
 
-// Nest and rxjs are optional peers: they are loaded on first use, so that an
-// application without them can import the rest of the library.
-function load<T>(name: string, what: string): T {
-  try {
-    return require(name) as T
-  } catch (error) {
-    const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown }
-    // Only the package itself missing: a broken install inside it keeps its own error.
-    if (code === 'MODULE_NOT_FOUND' && typeof message === 'string' && message.includes(`'${name}'`)) {
-      throw new HardError(`${what} needs the package '${name}': npm install ${name}`, { cause: error })
-    }
-    throw error
-  }
-}
+// Nest and rxjs are optional peers, loaded on first use.
+const load = loadOptionalPeer
 
 // The optional NestJS and rxjs peers, each loaded once on first use.
 let core: NestCorePeer | undefined

@@ -227,6 +227,11 @@ export class ActionEvents {
     return found
   }
 
+  /** @internal The job names of the durable bindings, for the worker's start line. */
+  durableJobs(): string[] {
+    return this.bindings.flatMap((b) => (b.job === undefined ? [] : [b.job]))
+  }
+
   /** @internal The handler of the durable binding whose job is `job`, for the worker. */
   durableHandler(job: string): DurablePostActionHandler | undefined {
     return this.bindings.find((b) => b.mode === 'durable' && b.job === job)?.handler as DurablePostActionHandler | undefined

@@ -11,3 +11,11 @@ export interface CommandOptions {
   readonly json: boolean
   readonly verbose: boolean
 }
+
+/** What `worker` gets besides the common options. */
+export interface WorkerCommandOptions extends CommandOptions {
+  /** The `--handlers` module, as typed. */
+  readonly handlersFile: string
+  /** `--concurrency`, or undefined for startWorker's default. */
+  readonly concurrency: number | undefined
+}

@@ -1,9 +1,16 @@
 import { createRequire } from 'node:module'
 import { basename } from 'node:path'
 import type { DataSource } from 'typeorm'
+import type { JobBackend } from '../jobs/job-backend'
 
-/** The parts of the library's public surface the tool uses. */
-export type LibraryApi = Pick<typeof import('../index'), 'auditTrail' | 'describeEventActions'>
+type Index = typeof import('../index')
+
+/**
+ * The parts of the library's public surface the tool uses. `startWorker`
+ * is optional: a copy from before durable jobs has none, and only `worker`
+ * needs it.
+ */
+export type LibraryApi = Pick<Index, 'auditTrail' | 'describeEventActions'> & Partial<Pick<Index, 'startWorker'>>
 
 /** `@EventActionOptions` settings of one entity, as far as they can be read. */
 export interface EntitySettings {
@@ -30,6 +37,8 @@ export interface EventActionsLibrary {
   readonly subscribed: boolean
   /** Why the tool fell back to its own copy, when it did. */
   readonly warning: string | undefined
+  /** The `jobs` backend of `withEventActions(options, { jobs })`, or undefined when the DataSource has none. */
+  readonly jobs: JobBackend | undefined
   /** The DataSource-wide `validate` setting, or undefined when it cannot be read. */
   readonly validate: boolean | undefined
   /** The entity's `@EventActionOptions`, or undefined when this copy does not say. */
@@ -99,6 +108,25 @@ function privateReaders(libRequire: Require, subscriber: object | undefined) {
   }
 }
 
+/** How the subscriber's copy names the symbol it keeps the `jobs` backend under (typeorm/our-subscriber.ts). */
+const JOB_BACKEND_SYMBOL = 'typeorm-event-actions.jobs'
+const BACKEND_METHODS = ['consume', 'counts', 'failed', 'retry', 'discard', 'close'] as const
+
+/**
+ * The subscriber's `jobs` backend. The symbol it is kept under belongs to
+ * the subscriber's copy, which may not be the tool's, so it is found by its
+ * description; this works even when that copy's modules cannot be found
+ * (bundled). Something there that is no backend the tool can drive counts as none.
+ */
+function subscriberJobs(subscriber: object | undefined): JobBackend | undefined {
+  if (!subscriber) return undefined
+  const key = Object.getOwnPropertySymbols(subscriber).find((s) => s.description === JOB_BACKEND_SYMBOL)
+  const backend = key === undefined ? undefined : (subscriber as Record<symbol, unknown>)[key]
+  if (typeof backend !== 'object' || backend === null) return undefined
+  const methods = backend as Record<string, unknown>
+  return BACKEND_METHODS.every((m) => typeof methods[m] === 'function') ? (backend as JobBackend) : undefined
+}
+
 /** The copy of the library `dataSource` works with (see {@link EventActionsLibrary}). */
 export function libraryOf(dataSource: DataSource): EventActionsLibrary {
   const subscriber = dataSource.subscribers.find((s) => classNamed(s, 'EventActionSubscriber') !== undefined)
@@ -117,5 +145,5 @@ export function libraryOf(dataSource: DataSource): EventActionsLibrary {
     if (base) warning = "the data source uses a copy of typeorm-event-actions this tool cannot find (bundled?): handlers and settings are read from the tool's own copy"
   }
   const api = libRequire('./index') as LibraryApi
-  return { api, subscribed: subscriber !== undefined, warning, ...privateReaders(libRequire, subscriber) }
+  return { api, subscribed: subscriber !== undefined, warning, jobs: subscriberJobs(subscriber), ...privateReaders(libRequire, subscriber) }
 }

@@ -1,8 +1,6 @@
-import { existsSync, statSync } from 'node:fs'
-import { createRequire } from 'node:module'
-import { dirname, extname, relative, resolve } from 'node:path'
 import type { DataSource } from 'typeorm'
 import { CliError, oneLine } from './cli-error'
+import { loadModule } from './load-module'
 
 /** A DataSource taken from a data source file. */
 export interface LoadedDataSource {
@@ -13,8 +11,6 @@ export interface LoadedDataSource {
   readonly exportName: string
 }
 
-const TYPESCRIPT = new Set(['.ts', '.cts', '.mts'])
-
 /**
  * TypeORM marks its DataSources with this symbol; checking it instead of
  * `instanceof` accepts a DataSource made by another copy of TypeORM than the
@@ -24,40 +20,6 @@ function isDataSource(value: unknown): value is DataSource {
   return typeof value === 'object' && value !== null && (value as Record<string, unknown>)['@instanceof'] === Symbol.for('DataSource')
 }
 
-function isModuleNotFound(error: unknown, request: string): boolean {
-  return (
-    error instanceof Error &&
-    (error as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND' &&
-    error.message.includes(`'${request}'`)
-  )
-}
-
-/**
- * Makes `require` compile TypeScript, with ts-node in transpile-only mode,
- * found next to the data source file first (the project's own ts-node), then
- * next to this tool. The tsconfig is searched from the file's directory, not
- * from the working directory, so that the project's `experimentalDecorators`
- * apply wherever the tool is started from.
- */
-function registerTypeScript(file: string): void {
-  // Something (ts-node, tsx, @swc-node) already compiles .ts: keep it.
-  if (require.extensions['.ts']) return
-  for (const from of [file, __filename]) {
-    let tsNode: { register(options: object): unknown }
-    try {
-      tsNode = createRequire(from)('ts-node') as typeof tsNode
-    } catch (error) {
-      if (isModuleNotFound(error, 'ts-node')) continue
-      throw new CliError(`cannot load ts-node for ${file}: ${oneLine(error)}`, { cause: error })
-    }
-    tsNode.register({ transpileOnly: true, projectSearchDir: dirname(file) })
-    return
-  }
-  throw new CliError(
-    `${file} is a TypeScript file, which needs ts-node: npm install --save-dev ts-node, or point -d at the compiled .js file`,
-  )
-}
-
 /**
  * Loads a data source file the way TypeORM's own CLI reads `-d`: a .js or
  * .ts file whose default export or one named export is a DataSource (or a
@@ -65,17 +27,7 @@ function registerTypeScript(file: string): void {
  * of them is the default export.
  */
 export async function loadDataSource(path: string, cwd: string = process.cwd()): Promise<LoadedDataSource> {
-  const file = resolve(cwd, path)
-  if (!existsSync(file)) throw new CliError(`data source file not found: ${file}`)
-  if (!statSync(file).isFile()) throw new CliError(`data source file is not a file: ${file}`)
-  if (TYPESCRIPT.has(extname(file))) registerTypeScript(file)
-
-  let exported: unknown
-  try {
-    exported = require(file) as unknown
-  } catch (error) {
-    throw new CliError(`cannot load ${relative(cwd, file) || file}: ${oneLine(error)}`, { cause: error })
-  }
+  const { file, exported } = loadModule(path, 'data source file', cwd)
   if (isDataSource(exported)) return { dataSource: exported, file, exportName: 'module.exports' }
 
   const found: { name: string; dataSource: DataSource }[] = []

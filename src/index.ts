@@ -70,6 +70,7 @@ export { runAction, type RunActionOptions } from './actions/run-action'
 
 // jobs: the durable engines behind ctx.enqueue and durable bindings
 export type { FailedJob, JobBackend, JobCounts, JobDelivery, JobSettings } from './jobs/job-backend'
+export { pgBossJobs, type PgBossJobsOptions } from './jobs/pg-boss-jobs'
 
 // entity: what an entity class declares and what its handlers receive
 export { Automatic, type AutomaticFn } from './entity/automatic'

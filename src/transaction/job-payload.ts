@@ -17,6 +17,8 @@ const LOSSY: readonly (abstract new (...args: never[]) => object)[] = [Map, Set,
 function problemIn(value: unknown, path: string, seen: Set<object>): [string, string] | undefined {
   switch (typeof value) {
     case 'string':
+      // PostgreSQL stores no NUL in text or jsonb: refused on every database, so a payload means the same everywhere.
+      return value.includes('\u0000') ? [path, 'a string with a NUL character (U+0000) cannot be stored (PostgreSQL refuses it)'] : undefined
     case 'boolean':
       return undefined
     case 'number':
@@ -46,6 +48,7 @@ function problemIn(value: unknown, path: string, seen: Set<object>): [string, st
   const array = Array.isArray(value)
   seen.add(value)
   const entries: [string, unknown][] = array ? value.map((v, i) => [`${path}[${i}]`, v]) : Object.entries(value).map(([k, v]) => [IDENTIFIER.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`, v])
+  if (!array && Object.keys(value).some((k) => k.includes('\u0000'))) return [path, 'a key with a NUL character (U+0000) cannot be stored (PostgreSQL refuses it)']
   for (const [at, v] of entries) {
     const problem = problemIn(v, at, seen)
     if (problem) return problem

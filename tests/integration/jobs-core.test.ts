@@ -160,6 +160,7 @@ describe(`durable jobs: transaction semantics and the worker (${DB}, TypeORM ${T
       ['a function', { f: () => 1 }, '$.f', /a function is not JSON/],
       ['a Map', { m: new Map() }, '$.m', /a Map is not JSON/],
       ['NaN', { list: [1, NaN] }, '$.list[1]', /NaN is not a JSON number/],
+      ['a NUL character', { note: 'a\u0000b' }, '$.note', /NUL character/],
       ['a cycle', (() => { const o: Record<string, unknown> = {}; o.self = o; return o })(), '$.self', /a cycle/],
       ['an oversized payload', { text: 'x'.repeat(3000) }, undefined, /over the limit of 2000 \(maxPayloadBytes\)/],
     ])('%s is refused at enqueue with JobPayloadError naming entity, event and job; nothing is written', async (_what, payload, path, message) => {

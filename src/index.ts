@@ -71,6 +71,9 @@ export { runAction, type RunActionOptions } from './actions/run-action'
 // jobs: the durable engines behind ctx.enqueue and durable bindings
 export type { FailedJob, JobBackend, JobCounts, JobDelivery, JobSettings } from './jobs/job-backend'
 export { pgBossJobs, type PgBossJobsOptions } from './jobs/pg-boss-jobs'
+export { bullMqJobs, type BullMqConnectionOptions, type BullMqJobsOptions } from './jobs/bullmq-jobs'
+export { JobOutboxEntry } from './jobs/job-outbox-entry'
+export { CreateJobOutboxTable, CreateJobOutboxTable1767225600000 } from './jobs/create-job-outbox-table'
 
 // entity: what an entity class declares and what its handlers receive
 export { Automatic, type AutomaticFn } from './entity/automatic'

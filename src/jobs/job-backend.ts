@@ -40,7 +40,9 @@ export interface JobCounts {
 export interface FailedJob {
   /** The job's id (its outbox id on BullMQ), for retry and discard. */
   readonly id: string
+  /** The job's name. */
   readonly name: string
+  /** The job's stable key, as its handler saw it in `ctx.job.key`. */
   readonly key: string
   /** How many times it ran. */
   readonly attempts: number
@@ -58,6 +60,13 @@ export interface JobSettings {
   retryBackoff?: boolean
   /** The largest payload, in bytes of JSON, that `ctx.enqueue` takes. Defaults to `65536`. */
   maxPayloadBytes?: number
+  /**
+   * Seconds after which a running job whose worker died (or, on pg-boss,
+   * that still runs) counts as lost and runs again. pg-boss: the job's
+   * `expireInSeconds` (default `900`); BullMQ: the worker's `lockDuration`
+   * (default `30`).
+   */
+  lostJobSeconds?: number
 }
 
 /**

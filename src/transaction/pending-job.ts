@@ -5,7 +5,11 @@ export interface JobAction {
   /** The action's name, e.g. `'orders:submit'`. */
   readonly name: string
   /** The acting user, as JSON. */
-  readonly user?: { readonly id: string | number; readonly [key: string]: unknown }
+  readonly user?: {
+    /** The user's id. */
+    readonly id: string | number
+    readonly [key: string]: unknown
+  }
   /** The request id of the action that made the job. */
   readonly requestId?: string
   /** The end user's language tag. */

@@ -21,7 +21,12 @@ export interface WorkerOptions {
   /** Signals that stop the worker gracefully; `[]` for none. Defaults to `['SIGTERM', 'SIGINT']`. */
   signals?: readonly NodeJS.Signals[]
   /** Where failed attempts and engine errors are reported. Defaults to `console`. */
-  logger?: { warn(message: string): unknown; error(message: string): unknown }
+  logger?: {
+    /** A failed attempt (the engine retries it): one line. */
+    warn(message: string): unknown
+    /** An engine error the worker survives (a lost connection it retries). */
+    error(message: string): unknown
+  }
 }
 
 /** A running worker. */

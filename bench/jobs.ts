@@ -1,0 +1,218 @@
+/**
+ * npm run bench:jobs [-- --quick]: what durable jobs cost (issue 19), on the database of DB
+ * (DB_URL as for the tests) with each engine it supports: pg-boss on PostgreSQL, BullMQ (Redis
+ * at REDIS_URL, default redis://127.0.0.1:6379) everywhere.
+ *
+ * 1. Actions per second: `runAction(..., { events, dataSource, transaction: true })` saving one
+ *    entity, with no binding, with a no-op after-commit binding, and with a durable binding (its
+ *    job written through the transaction). Rounds alternate the order of the three. Target: the
+ *    durable action's time within 10% of the unbound one's (geometric mean of the per-round
+ *    ratios of wall time, with its 95% interval).
+ * 2. Worker throughput: M jobs are stored, then a worker with an empty handler drains them
+ *    (concurrency 8): `startWorker` against the engine's own worker doing the same on jobs the
+ *    engine stored itself (pg-boss `work()`, a BullMQ `Worker`). Target: within 10% of the raw
+ *    engine (jobs per second).
+ *
+ * Writes bench/results/jobs-<db>.json (jobs-<db>.quick.json with --quick). Wall time: the work
+ * is mostly waiting for the database and Redis, which is what a user waits for.
+ */
+import 'reflect-metadata'
+import { randomUUID } from 'node:crypto'
+import { mkdirSync, writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { Column, DataSource, Entity, PrimaryGeneratedColumn, type DataSourceOptions } from 'typeorm'
+import { databaseName, databaseOptions } from '../ormconfig'
+import {
+  ActionEvents,
+  bullMqJobs,
+  EventActionTiming,
+  EventActionType,
+  pgBossJobs,
+  runAction,
+  startWorker,
+  withEventActions,
+  type AttributeGroup,
+  type EventActionContext,
+  type JobBackend,
+} from '../src'
+import { ratioInterval, verdict, type Interval } from './stats'
+
+const show = (i: Interval): string => `${i.estimate.toFixed(3)} [${i.ci[0].toFixed(3)}, ${i.ci[1].toFixed(3)}]`
+
+const quick = process.argv.includes('--quick')
+const db = databaseName()
+const ACTIONS = quick ? 100 : 400
+const JOBS = quick ? 500 : 2000
+const ROUNDS = quick ? 3 : 7
+const CONCURRENCY = 8
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+const redis = new URL(REDIS_URL)
+const connection = { host: redis.hostname, port: Number(redis.port || 6379) }
+
+@Entity('bench_job_order')
+class JobOrder {
+  @PrimaryGeneratedColumn() id!: number
+  @Column() customer!: string
+
+  _eventAction(timing: EventActionTiming, type: EventActionType, _group: AttributeGroup | null, ctx: EventActionContext<JobOrder>): void {
+    if (enqueueing && timing === EventActionTiming.Post && type === EventActionType.Insert) ctx.enqueue('bench:job', { id: this.id })
+  }
+}
+/** Whether a saved order enqueues a job: only while jobs are made for the worker part. */
+let enqueueing = false
+
+type Engine = 'pg-boss' | 'bullmq'
+
+function backendFor(engine: Engine, tag: string): JobBackend {
+  return engine === 'pg-boss'
+    ? pgBossJobs({ schema: `bench_${tag}`, pollingIntervalSeconds: 0.5 })
+    : bullMqJobs({ connection, prefix: `bench-${tag}`, relayIntervalMs: 200 })
+}
+
+async function open(jobs: JobBackend): Promise<DataSource> {
+  const options = { ...databaseOptions(db), entities: [JobOrder], synchronize: true, dropSchema: true, logging: false } as DataSourceOptions
+  const ds = new DataSource(withEventActions(options, { jobs, auditTable: false }))
+  return ds.initialize()
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!
+
+/** One round of N actions, each its own transaction; returns seconds of wall time. */
+async function actions(ds: DataSource, events: ActionEvents): Promise<number> {
+  const t0 = performance.now()
+  for (let i = 0; i < ACTIONS; i++) {
+    await runAction({ name: 'orders:submit', user: { id: i } }, (m) => m!.save(Object.assign(new JobOrder(), { customer: `c${i}` })), {
+      events,
+      dataSource: ds,
+      transaction: true,
+    })
+  }
+  return (performance.now() - t0) / 1000
+}
+
+async function actionScenario(engine: Engine, tag: string) {
+  const jobs = backendFor(engine, tag)
+  const ds = await open(jobs)
+  const none = new ActionEvents()
+  const afterCommit = new ActionEvents()
+  afterCommit.bind('orders:submit', EventActionTiming.Post, () => undefined)
+  const durable = new ActionEvents()
+  durable.bind('orders:submit', EventActionTiming.Post, () => undefined, { mode: 'durable' })
+  const kinds = { none, 'after-commit': afterCommit, durable } as const
+  const times: Record<keyof typeof kinds, number[]> = { none: [], 'after-commit': [], durable: [] }
+  await actions(ds, durable) // warm-up: queue creation, connections, JIT
+  for (let round = 0; round < ROUNDS; round++) {
+    const order = (Object.keys(kinds) as (keyof typeof kinds)[])[round % 2 ? 'reverse' : 'slice']()
+    for (const kind of order) times[kind].push(await actions(ds, kinds[kind]))
+  }
+  await jobs.close(ds)
+  await ds.destroy()
+  const perSecond = (kind: keyof typeof kinds) => Math.round(ACTIONS / median(times[kind]))
+  const ratio = ratioInterval(times.durable.map((t, i) => t / times.none[i]!))
+  return { engine, actionsPerSecond: { none: perSecond('none'), afterCommit: perSecond('after-commit'), durable: perSecond('durable') }, durableOverNone: ratio, verdict: verdict(ratio.ci, 1.1) }
+}
+
+async function waitUntil(check: () => boolean, what: string): Promise<void> {
+  const end = Date.now() + 120_000
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out: ${what}`)
+    await new Promise((resolve) => setTimeout(resolve, 5))
+  }
+}
+
+/** Our worker: M jobs stored through one transaction (ctx.enqueue), then drained. */
+async function ourWorker(ds: DataSource): Promise<number> {
+  enqueueing = true
+  await ds.transaction((m) => m.save(Array.from({ length: JOBS }, (_, i) => Object.assign(new JobOrder(), { customer: `w${i}` }))))
+  enqueueing = false
+  let done = 0
+  const t0 = performance.now()
+  const worker = await startWorker(ds, { handlers: { 'bench:job': () => void done++ }, concurrency: CONCURRENCY, signals: [] })
+  await waitUntil(() => done >= JOBS, 'our worker')
+  const seconds = (performance.now() - t0) / 1000
+  await worker.stop()
+  return seconds
+}
+
+/** The engine's own worker on jobs it stored itself. */
+async function rawWorker(engine: Engine, tag: string, ds: DataSource): Promise<number> {
+  let done = 0
+  if (engine === 'bullmq') {
+    const { Queue, Worker } = await import('bullmq')
+    const name = `raw-${randomUUID()}`
+    const queue = new Queue(name, { connection, prefix: `bench-${tag}` })
+    await queue.addBulk(Array.from({ length: JOBS }, (_, i) => ({ name: 'bench:job', data: { id: i }, opts: { removeOnComplete: true } })))
+    const t0 = performance.now()
+    const worker = new Worker(name, async () => void done++, { connection: { ...connection, maxRetriesPerRequest: null }, prefix: `bench-${tag}`, concurrency: CONCURRENCY })
+    await waitUntil(() => done >= JOBS, 'raw BullMQ worker')
+    const seconds = (performance.now() - t0) / 1000
+    await worker.close()
+    await queue.obliterate({ force: true })
+    await queue.close()
+    return seconds
+  }
+  const { default: PgBoss } = (await import('pg-boss')) as unknown as { default: new (o: object) => RawBoss }
+  const url = (ds.options as { url?: string }).url ?? 'postgres://postgres@127.0.0.1:5432/test'
+  const boss = new PgBoss({ connectionString: url, schema: `bench_raw_${tag}` })
+  await boss.start()
+  const name = `raw-${tag}`
+  await boss.createQueue(name)
+  await boss.insert(Array.from({ length: JOBS }, (_, i) => ({ name, data: { id: i } })))
+  const t0 = performance.now()
+  await boss.work(name, { batchSize: CONCURRENCY, pollingIntervalSeconds: 0.5 }, async (jobs: unknown[]) => void (done += jobs.length))
+  await waitUntil(() => done >= JOBS, 'raw pg-boss worker')
+  const seconds = (performance.now() - t0) / 1000
+  await boss.stop({ graceful: true, wait: true })
+  return seconds
+}
+
+interface RawBoss {
+  start(): Promise<unknown>
+  createQueue(name: string): Promise<void>
+  insert(jobs: object[]): Promise<void>
+  work(name: string, options: object, handler: (jobs: unknown[]) => Promise<void>): Promise<string>
+  stop(options: object): Promise<void>
+}
+
+async function workerScenario(engine: Engine, tag: string) {
+  const jobs = backendFor(engine, `${tag}w`)
+  const ds = await open(jobs)
+  const ours: number[] = []
+  const raw: number[] = []
+  await ourWorker(ds) // warm-up
+  for (let round = 0; round < ROUNDS; round++) {
+    if (round % 2) ours.push(await ourWorker(ds)), raw.push(await rawWorker(engine, `${tag}${round}`, ds))
+    else raw.push(await rawWorker(engine, `${tag}${round}`, ds)), ours.push(await ourWorker(ds))
+  }
+  await jobs.close(ds)
+  await ds.destroy()
+  const ratio = ratioInterval(ours.map((t, i) => t / raw[i]!))
+  return { engine, jobsPerSecond: { ours: Math.round(JOBS / median(ours)), raw: Math.round(JOBS / median(raw)) }, oursOverRaw: ratio, verdict: verdict(ratio.ci, 1.1) }
+}
+
+async function main(): Promise<void> {
+  const engines: Engine[] = db === 'postgres' ? ['pg-boss', 'bullmq'] : ['bullmq']
+  const tag = `${process.pid}`
+  const results = []
+  for (const engine of engines) {
+    const a = await actionScenario(engine, `${tag}a${engine === 'pg-boss' ? 'p' : 'b'}`)
+    console.log(
+      `${db} ${engine}: actions/s none ${a.actionsPerSecond.none}, after-commit ${a.actionsPerSecond.afterCommit}, durable ${a.actionsPerSecond.durable}; ` +
+        `durable/none time ${show(a.durableOverNone)} (≤ 1.10: ${a.verdict})`,
+    )
+    const w = await workerScenario(engine, `${tag}${engine === 'pg-boss' ? 'p' : 'b'}`)
+    console.log(
+      `${db} ${engine}: worker jobs/s ours ${w.jobsPerSecond.ours}, raw ${w.jobsPerSecond.raw}; ours/raw time ${show(w.oursOverRaw)} (≤ 1.10: ${w.verdict})`,
+    )
+    results.push({ actions: a, worker: w })
+  }
+  const out = join(__dirname, 'results', `jobs-${db}${quick ? '.quick' : ''}.json`)
+  mkdirSync(join(__dirname, 'results'), { recursive: true })
+  writeFileSync(out, `${JSON.stringify({ db, date: new Date().toISOString(), node: process.version, actions: ACTIONS, jobs: JOBS, rounds: ROUNDS, concurrency: CONCURRENCY, results }, null, 2)}\n`)
+  console.log(`written ${out}`)
+}
+
+main().catch((error) => {
+  console.error(error)
+  process.exit(1)
+})

@@ -1,0 +1,116 @@
+import type { DataSource } from 'typeorm'
+import type { JobRecord } from '../transaction/pending-job'
+import type { RelaySettings } from './bullmq-options'
+import type { BullBulkJob } from './bullmq-types'
+import { withTimeout } from './outbox-timeouts'
+import { outboxSelectList, outboxSql, recordOfRow, type OutboxRow, type OutboxSql } from './outbox-sql'
+
+/** @internal Where the relay hands jobs over: a BullMQ Queue. */
+export interface RelayTarget {
+  addBulk(jobs: BullBulkJob[]): Promise<unknown>
+  waitUntilReady(): Promise<unknown>
+}
+
+type Run = (text: string, params: unknown[]) => Promise<unknown>
+
+// Redis that does not answer must not keep the relay's row locks (or a sweep) waiting for ever.
+// An add that completes after the timeout is harmless: its row stays unsent, and adding it again
+// is a no-op while the job exists.
+const REDIS_TIMEOUT_MS = 10_000
+
+function selectUnsent(sql: OutboxSql, escape: (name: string) => string, limit: number, ids: readonly string[] | undefined): [string, unknown[]] {
+  const params: unknown[] = []
+  const only = ids ? ` AND ${sql.column('id')} IN (${ids.map((id) => (params.push(id), sql.param(params.length))).join(', ')})` : ''
+  // Row locks keep two relays (of two processes) off the same rows; SKIP LOCKED lets the second take the next ones.
+  const lock = sql.engine === 'sqlite' ? '' : ' FOR UPDATE SKIP LOCKED'
+  const text = `SELECT ${outboxSelectList(sql, escape)} FROM ${sql.table} WHERE ${sql.column('sentAt')} IS NULL${only} ORDER BY ${sql.column('createdAt')} LIMIT ${limit}${lock}`
+  return [text, params]
+}
+
+async function sendAndMark(run: Run, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, rows: readonly OutboxRow[]): Promise<void> {
+  const records: JobRecord[] = rows.map(recordOfRow)
+  const jobs = records.map((record) => ({ name: record.name, data: record, opts: settings.jobOptions(record) }))
+  await withTimeout(target.addBulk(jobs), REDIS_TIMEOUT_MS, `adding ${jobs.length} job(s) to BullMQ`)
+  const params: unknown[] = [sql.date('sentAt', new Date())]
+  const list = records.map((r) => (params.push(r.id), sql.param(params.length))).join(', ')
+  await run(`UPDATE ${sql.table} SET ${sql.column('sentAt')} = ${sql.param(1)} WHERE ${sql.column('id')} IN (${list})`, params)
+}
+
+/** PostgreSQL, MySQL/MariaDB: one short transaction of its own, on a pooled connection. */
+async function relayLocked(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, ids?: readonly string[]): Promise<number> {
+  const queryRunner = dataSource.createQueryRunner()
+  try {
+    // READ COMMITTED: InnoDB's default REPEATABLE READ would gap-lock the unsent range, and block the app's inserts into it while Redis answers.
+    await queryRunner.startTransaction('READ COMMITTED')
+    try {
+      const [text, params] = selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize, ids)
+      const rows = (await queryRunner.query(text, params)) as OutboxRow[]
+      if (rows.length) await sendAndMark((t, p) => queryRunner.query(t, p), target, settings, sql, rows)
+      await queryRunner.commitTransaction()
+      return rows.length
+    } catch (error) {
+      if (queryRunner.isTransactionActive) await queryRunner.rollbackTransaction().catch(() => undefined)
+      throw error
+    }
+  } finally {
+    await queryRunner.release()
+  }
+}
+
+// SQLite: TypeORM has one connection for everything, so relays of one DataSource take turns.
+const IDLE_WAIT_MS = 2000
+const IDLE_POLL_MS = 10
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms))
+const turns = new WeakMap<DataSource, Promise<unknown>>()
+
+function inTurn<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
+  const next = (turns.get(dataSource) ?? Promise.resolve()).then(work, work)
+  turns.set(dataSource, next.catch(() => undefined))
+  return next
+}
+
+/** SQLite: one process and no row locks; statements of their own, in turn. */
+function relayShared(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, ids?: readonly string[]): Promise<number> {
+  return inTurn(dataSource, async () => {
+    const [text, params] = selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize, ids)
+    // The one connection sees the app's uncommitted rows: read only while no transaction is open on it,
+    // checked in the same tick as the SELECT is issued. A connection that stays busy is left to the next sweep.
+    const connection = dataSource.createQueryRunner()
+    for (const end = Date.now() + IDLE_WAIT_MS; connection.isTransactionActive; await sleep(IDLE_POLL_MS)) {
+      if (Date.now() > end) return 0
+    }
+    const rows = (await dataSource.query(text, params)) as OutboxRow[]
+    if (rows.length) await sendAndMark((t, p) => dataSource.query(t, p), target, settings, sql, rows)
+    return rows.length
+  })
+}
+
+/**
+ * @internal Hands one batch of unsent outbox rows (the oldest, or those of
+ * `ids`) to BullMQ and marks them sent; returns how many. A row is added as
+ * job `ob_<id>`: a row sent twice (a relay that died between the add and its
+ * UPDATE) is one job.
+ */
+export async function relayBatch(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, ids?: readonly string[]): Promise<number> {
+  const sql = outboxSql(dataSource, 'the outbox relay')
+  // Connected before any row is read: a Redis that is down fails here, holding no lock.
+  await withTimeout(target.waitUntilReady(), REDIS_TIMEOUT_MS, 'connecting to Redis')
+  return sql.engine === 'sqlite' ? relayShared(dataSource, target, settings, sql, ids) : relayLocked(dataSource, target, settings, sql, ids)
+}
+
+/** @internal Relays batches until the outbox has no unsent row left for this relay; returns how many it sent. */
+export async function relayPending(dataSource: DataSource, target: RelayTarget, settings: RelaySettings): Promise<number> {
+  let total = 0
+  for (;;) {
+    const sent = await relayBatch(dataSource, target, settings)
+    total += sent
+    if (sent < settings.batchSize) return total
+  }
+}
+
+/** @internal Relays the rows of `ids` (just committed), batch by batch; returns how many were still unsent. */
+export async function relayIds(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, ids: readonly string[]): Promise<number> {
+  let total = 0
+  for (let i = 0; i < ids.length; i += settings.batchSize) total += await relayBatch(dataSource, target, settings, ids.slice(i, i + settings.batchSize))
+  return total
+}

@@ -98,6 +98,38 @@ export async function relayBatch(dataSource: DataSource, target: RelayTarget, se
   return sql.engine === 'sqlite' ? relayShared(dataSource, target, settings, sql, ids) : relayLocked(dataSource, target, settings, sql, ids)
 }
 
+/**
+ * @internal The hand-over right after a commit: the committing process has
+ * the records in memory, so they go to BullMQ without reading the outbox,
+ * and one UPDATE marks them sent. No row lock: a worker's sweep that takes
+ * the same rows meanwhile adds jobs with the same ids, which BullMQ turns
+ * into one job each. On SQLite the UPDATE waits for its turn and for the one
+ * connection to be free of the app's transactions (else it would join one).
+ */
+export async function handOverRecords(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, records: readonly JobRecord[]): Promise<void> {
+  const sql = outboxSql(dataSource, 'the outbox relay')
+  await withTimeout(target.waitUntilReady(), REDIS_TIMEOUT_MS, 'connecting to Redis')
+  for (let i = 0; i < records.length; i += settings.batchSize) {
+    const batch = records.slice(i, i + settings.batchSize)
+    const jobs = batch.map((record) => ({ name: record.name, data: record, opts: settings.jobOptions(record) }))
+    await withTimeout(target.addBulk(jobs), REDIS_TIMEOUT_MS, `adding ${jobs.length} job(s) to BullMQ`)
+    const params: unknown[] = [sql.date('sentAt', new Date())]
+    const list = batch.map((r) => (params.push(r.id), sql.param(params.length))).join(', ')
+    const text = `UPDATE ${sql.table} SET ${sql.column('sentAt')} = ${sql.param(1)} WHERE ${sql.column('id')} IN (${list}) AND ${sql.column('sentAt')} IS NULL`
+    if (sql.engine !== 'sqlite') await dataSource.query(text, params)
+    else await inTurn(dataSource, () => whenIdle(dataSource, () => dataSource.query(text, params)))
+  }
+}
+
+/** SQLite: runs `work` once no transaction is open on the one connection; gives up (leaving the rows to a sweep) after IDLE_WAIT_MS. */
+async function whenIdle(dataSource: DataSource, work: () => Promise<unknown>): Promise<void> {
+  const connection = dataSource.createQueryRunner()
+  for (const end = Date.now() + IDLE_WAIT_MS; connection.isTransactionActive; await sleep(IDLE_POLL_MS)) {
+    if (Date.now() > end) return
+  }
+  await work()
+}
+
 /** @internal Relays batches until the outbox has no unsent row left for this relay; returns how many it sent. */
 export async function relayPending(dataSource: DataSource, target: RelayTarget, settings: RelaySettings): Promise<number> {
   let total = 0
@@ -106,11 +138,4 @@ export async function relayPending(dataSource: DataSource, target: RelayTarget, 
     total += sent
     if (sent < settings.batchSize) return total
   }
-}
-
-/** @internal Relays the rows of `ids` (just committed), batch by batch; returns how many were still unsent. */
-export async function relayIds(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, ids: readonly string[]): Promise<number> {
-  let total = 0
-  for (let i = 0; i < ids.length; i += settings.batchSize) total += await relayBatch(dataSource, target, settings, ids.slice(i, i + settings.batchSize))
-  return total
 }

@@ -14,7 +14,7 @@
 //   - installs the tarball into a second, fresh app as a user would (npm
 //     fetches the required peers) and makes sure npm has no install script
 //     to report for it (npm 11's allowScripts), and that the one a SQLite
-//     user must allow (sqlite3's) is what the README says.
+//     user must allow (sqlite3's) is what the install guide (docs/install.md) says.
 // Then it breaks a copy of the install on purpose (one export removed) and
 // makes sure the export comparison notices, so this check cannot pass vacuously.
 //
@@ -246,7 +246,7 @@ function checkInstallScripts(tmp, tarball) {
     if (pending?.length) throw new Error(`npm lists unreviewed install scripts: ${pending.join(', ')}`)
   })
 
-  check("install: sqlite3's install script is the one the README tells a SQLite user to allow", () => {
+  check("install: sqlite3's install script is the one docs/install.md tells a SQLite user to allow", () => {
     // --ignore-scripts: compiling sqlite3 here would take minutes; npm still knows it has an install script.
     const sqlite3 = pkg.devDependencies.sqlite3
     runOk('npm', ['install', '--ignore-scripts', '--prefer-offline', '--no-audit', '--no-fund', `sqlite3@${sqlite3}`], { cwd: fresh })
@@ -260,8 +260,8 @@ function checkInstallScripts(tmp, tarball) {
     fs.writeFileSync(manifest, JSON.stringify({ ...JSON.parse(fs.readFileSync(manifest, 'utf8')), allowScripts: { sqlite3: true } }, null, 2))
     const after = pendingInstallScripts(fresh)
     if (after?.length) throw new Error(`with "allowScripts": { "sqlite3": true }, npm still lists: ${after.join(', ')}`)
-    const readme = fs.readFileSync(path.join(root, 'README.md'), 'utf8')
-    if (!readme.includes('"allowScripts": { "sqlite3": true }')) throw new Error('README.md does not show "allowScripts": { "sqlite3": true }')
+    const guide = fs.readFileSync(path.join(root, 'docs', 'install.md'), 'utf8')
+    if (!guide.includes('"allowScripts": { "sqlite3": true }')) throw new Error('docs/install.md does not show "allowScripts": { "sqlite3": true }')
   })
 }
 

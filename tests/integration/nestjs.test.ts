@@ -15,6 +15,7 @@ import {
   auditTrail,
   EventActions,
   EventActionSubscriber,
+  EventActionTiming,
   HardError,
   setTranslator,
   withEventActions,
@@ -24,6 +25,7 @@ import { EventActionsModule } from '../../src/integrations/nestjs/event-actions-
 import { countRows, DB, TYPEORM_MAJOR } from '../support/database'
 import { insertLocales, Note, noteEvents } from './nestjs/note'
 import { RecordingLogger } from '../support/recording-logger'
+import { storedJobs, tableJobs } from '../support/table-jobs'
 import { call, gate, openedDataSources, published, startApp, timeline, typeOrmModule, type RunningApp } from './nestjs/notes-app'
 
 // TypeOrmModule warns through Nest's static logger when a module is declared, before any app's `logger: false` applies.
@@ -248,6 +250,25 @@ describe(`EventActionsModule.forRoot on NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.
     expect([b.body.author, b.body.userAtEnd]).toEqual(['ben', 'ben'])
     expect((await trail(ds, a.body.id)).map((e) => e.userId)).toEqual(['ann'])
     expect((await trail(ds, b.body.id)).map((e) => e.userId)).toEqual(['ben'])
+  })
+})
+
+describe(`durable action bindings over NestJS (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
+  afterAll(stop)
+
+  it("a { mode: 'durable' } binding of a route's action writes one job with the request's user, after the route", async () => {
+    const jobs = tableJobs()
+    const { base } = await start([typeOrmModule({ entities: [Note, AuditEntry], withEventActions: { jobs } }), EventActionsModule.forRoot()])
+    const ds = dataSourceOf()
+    running!.app.get(ActionEvents).bind('notes:create', EventActionTiming.Post, () => undefined, { mode: 'durable' })
+
+    const res = await call(base, 'POST', '/notes', { user: 'carol', body: { title: 'durable' }, headers: { 'x-request-id': 'req-durable' } })
+
+    expect(res.status).toBe(201)
+    const stored = await storedJobs(ds)
+    expect(stored).toHaveLength(1)
+    expect(stored[0]).toMatchObject({ name: 'notes:create', kind: 'durable', action: { name: 'notes:create', user: { id: 'carol' }, requestId: 'req-durable' } })
+    expect(stored[0]!.payload).toMatchObject({ result: { id: res.body.id, title: 'durable' }, changes: [{ entityName: 'Note', operation: 'insert' }] })
   })
 })
 

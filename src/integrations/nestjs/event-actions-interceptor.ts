@@ -1,5 +1,6 @@
 import { runAction } from '../../actions/run-action'
 import type { ActionContext, ActionUser } from '../../scope/action-context'
+import type { DataSource } from 'typeorm'
 import type { ActionEvents } from '../../actions/action-events'
 import { defaultActionName, requestIdFrom, requestLocale } from '../http/http-action'
 import type { EventActionsRequestOptions } from './event-actions-module-options'
@@ -26,6 +27,8 @@ export interface EventActionsInterceptorOptions extends EventActionsRequestOptio
   events?: ActionEvents
   /** Nest's `HttpAdapterHost`, to set the `x-request-id` header on Express and Fastify alike. */
   httpAdapterHost?: NestHttpAdapterHostLike
+  /** The DataSource a `{ mode: 'durable' }` binding's job is written to (in a short transaction after the route). */
+  dataSource?: DataSource
 }
 
 /** @internal What the interceptor knew of a request, for the exception filter's answer and server log. */
@@ -59,7 +62,9 @@ function hasSetHeader(response: unknown): response is { setHeader(name: string, 
  * {@link ActionEvents} registry, Pre-action handlers run before the route (a
  * veto answers 400 through {@link EventActionsExceptionFilter}) and
  * Post-action handlers after it, with what it returned as `result`; the
- * response is sent once they finished. The request id is the client's
+ * response is sent once they finished; a `{ mode: 'durable' }` binding's job
+ * is written to the module's DataSource in a short transaction after the
+ * route. The request id is the client's
  * `x-request-id` or a new UUID, echoed in the response. Other contexts (RPC,
  * WebSocket, GraphQL) pass through untouched.
  *
@@ -75,6 +80,7 @@ function hasSetHeader(response: unknown): response is { setHeader(name: string, 
  */
 export class EventActionsInterceptor {
   private readonly events: ActionEvents | undefined
+  private readonly dataSource: DataSource | undefined
   private readonly httpAdapterHost: NestHttpAdapterHostLike | undefined
   private readonly resolveAction: (req: NestRequestLike) => string
   private readonly resolveUser: (req: NestRequestLike) => ActionUser | undefined
@@ -83,6 +89,7 @@ export class EventActionsInterceptor {
 
   constructor(options: EventActionsInterceptorOptions = {}) {
     this.events = options.events
+    this.dataSource = options.dataSource
     this.httpAdapterHost = options.httpAdapterHost
     this.resolveAction = options.resolveAction ?? ((req) => defaultActionName(req.method, req.path ?? req.url ?? '/'))
     this.resolveUser = options.resolveUser ?? ((req) => req.user as ActionUser | undefined)
@@ -111,7 +118,7 @@ export class EventActionsInterceptor {
     requestInfo.set(req, { action: action.name, requestId, locale })
     const { Observable } = rx()
     const handlers = this.events?.matching(action.name)
-    const bound = handlers && (handlers.pre.length > 0 || handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0)
+    const bound = handlers && (handlers.pre.length > 0 || handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0 || handlers.postDurable.length > 0)
     if (!bound) {
       // Nest captures the async context when handle() is called, so it must be called inside runAction;
       // the route's values stream through as they come (server-sent events too).
@@ -134,7 +141,7 @@ export class EventActionsInterceptor {
           // The Post-action handlers' result is what the route answered: its last value.
           inner = next.handle().subscribe({ next: (value) => (last = value), error: reject, complete: () => resolve(last) })
         })
-      runAction(action, route, { events: this.events }).then(
+      runAction(action, route, { events: this.events, dataSource: this.dataSource }).then(
         (result) => {
           subscriber.next(result)
           subscriber.complete()

@@ -150,10 +150,11 @@ function build(registration: EventActionsModuleRegistration, imports: readonly u
       provide: APP_INTERCEPTOR,
       // DATA_SOURCE: requests are served only by an app whose DataSource passed the checks.
       inject: [SETTINGS, ActionEvents, HttpAdapterHost, DATA_SOURCE],
-      useFactory: ((s: EventActionsModuleSettings, events: ActionEvents, httpAdapterHost: NestHttpAdapterHostLike) =>
+      useFactory: ((s: EventActionsModuleSettings, events: ActionEvents, httpAdapterHost: NestHttpAdapterHostLike, dataSource: DataSource) =>
         new EventActionsInterceptor({
           events,
           httpAdapterHost,
+          dataSource,
           resolveAction: s.resolveAction,
           resolveUser: s.resolveUser,
           resolveParams: s.resolveParams,

@@ -6,7 +6,7 @@ import { auditChanges, operationOf, operationWordProblem, writeAuditEntry } from
 import type { AttributeChange } from '../basics/attribute-change'
 import type { EventActionContext } from './event-action-context'
 import type { EventActionTiming } from '../basics/event-action-timing'
-import type { EventActionType } from '../basics/event-action-type'
+import { EventActionType } from '../basics/event-action-type'
 import type { EventFrame } from '../scope/event-frame'
 import { entityInfo, type EntityInfo } from '../metadata/entity-info'
 import { HardError } from '../basics/errors'
@@ -17,6 +17,7 @@ import type { EnqueueOptions } from './event-action-context'
 import { EventActions } from '../operations/event-actions'
 
 const EMPTY_DATA: ObjectLiteral = Object.freeze({})
+const WRITES: ReadonlySet<EventActionType> = new Set([EventActionType.Insert, EventActionType.Update, EventActionType.Delete])
 
 /** @internal What the configuration gives every context of one DataSource. */
 export interface HandlerServices {
@@ -112,6 +113,14 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
     }
     if (options.key !== undefined) checkJobKey(options.key, `ctx.enqueue('${name}') in ${where}`, origin)
     checkJobPayload(payload, sink.maxPayloadBytes, { jobName: name, where, entityName: this.info.name })
+    const inTransaction = this.manager.queryRunner?.isTransactionActive === true
+    // Outside a transaction a write's jobs wait for its Post event, as its audit entries do; other events have no write to wait for.
+    if (!inTransaction && !WRITES.has(this.type)) {
+      throw new HardError(
+        `ctx.enqueue('${name}') in ${where} runs outside any transaction, so the job would commit with nothing: read in a transaction (dataSource.transaction(...)), or enqueue from a write's handler or an action`,
+        origin,
+      )
+    }
     const action = currentAction()
     const job = {
       sink,
@@ -121,7 +130,7 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
       // A copy: what the handler changes afterwards is not what was enqueued.
       payload: JSON.parse(JSON.stringify(payload ?? null)) as unknown,
       action: action && { name: action.name, user: action.user, requestId: action.requestId, locale: action.locale },
-      owner: this.manager.queryRunner?.isTransactionActive ? undefined : this.entity,
+      owner: inTransaction ? undefined : this.entity,
     }
     void recordJob(this.manager, job)
   }

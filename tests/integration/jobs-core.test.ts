@@ -155,6 +155,19 @@ describe(`durable jobs: transaction semantics and the worker (${DB}, TypeORM ${T
       expect(await countRows(ds, 'tj_job')).toBe(1)
     })
 
+    it('in a Load handler: with the reading transaction; outside any transaction, refused naming the event', async () => {
+      const saved = await ds.getRepository(Ticket).save(ticket('seen'))
+      hooks.ticket = (t, timing, type, ctx) => {
+        if (timing === Post && type === EventActionType.Load) ctx.enqueue('ticket:seen', { id: t.id })
+      }
+      await ds.transaction((m) => m.findOneByOrFail(Ticket, { id: saved.id }))
+      expect((await storedJobs(ds)).map((j) => j.payload)).toEqual([{ id: saved.id }])
+      const error = await ds.getRepository(Ticket).findOneBy({ id: saved.id }).catch((e: unknown) => e)
+      expect(error).toBeInstanceOf(HardError)
+      expect((error as Error).message).toMatch(/ctx\.enqueue\('ticket:seen'\) in Ticket's Post Load handler runs outside any transaction/)
+      expect(await countRows(ds, 'tj_job')).toBe(1)
+    })
+
     it.each([
       ['a bigint', { n: 1n }, '$.n', /a bigint is not JSON/],
       ['a function', { f: () => 1 }, '$.f', /a function is not JSON/],

@@ -88,6 +88,9 @@ export function startConsumer(bullmq: BullMqModule, settings: BullMqSettings, da
     connection: { ...settings.connection, maxRetriesPerRequest: null },
     prefix: settings.prefix,
     concurrency,
+    // A worker that died stops renewing its jobs' locks: another worker's check finds them stalled and runs them again.
+    lockDuration: settings.lostJobMs,
+    stalledInterval: settings.lostJobMs,
   })
   worker.on('error', onError)
   const sweep = startSweep(() => relayPending(dataSource, target, settings.relay), settings.relayIntervalMs, onError)

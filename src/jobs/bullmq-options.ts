@@ -64,6 +64,8 @@ export interface BullMqSettings {
   readonly prefix: string
   readonly queueName: string
   readonly relayIntervalMs: number
+  /** The workers' lockDuration and stalledInterval: a job whose worker stopped renewing its lock this long runs again. */
+  readonly lostJobMs: number
   readonly maxPayloadBytes: number
   readonly onRelayError: (error: unknown) => void
   readonly relay: RelaySettings
@@ -117,6 +119,7 @@ export function resolveBullMqOptions(options: BullMqJobsOptions): BullMqSettings
     prefix: checkName('prefix', options.prefix, 'bull', true),
     queueName: checkName('queueName', options.queueName, 'event-actions', false),
     relayIntervalMs,
+    lostJobMs: wholeNumber('lostJobSeconds', options.lostJobSeconds, 30, 1) * 1000,
     maxPayloadBytes: wholeNumber('maxPayloadBytes', options.maxPayloadBytes, 65536, 1),
     onRelayError,
     relay: {

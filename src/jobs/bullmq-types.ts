@@ -60,6 +60,10 @@ export interface BullOptions {
   readonly connection: BullConnection
   readonly prefix: string
   readonly concurrency?: number
+  /** Worker: milliseconds a job's lock lasts unless renewed (the worker renews it at half that). */
+  readonly lockDuration?: number
+  /** Worker: milliseconds between its checks for jobs whose lock expired (stalled), which go back to wait. */
+  readonly stalledInterval?: number
 }
 
 /** @internal What `require('bullmq')` gives the backend. */

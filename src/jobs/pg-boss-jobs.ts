@@ -37,6 +37,20 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
 // pg-boss 10 archives failed jobs after 12 hours by default: a failed job should wait for a person longer.
 const FAILED_KEPT_SECONDS = 14 * 24 * 3600
 
+/**
+ * How often a consuming instance looks for expired jobs: about four times
+ * per `lostJobSeconds`, so that a lost job runs again soon after it expired,
+ * but never less often than pg-boss's defaults (120 seconds on pg-boss 10,
+ * 60 on 11 and 12), which are left alone for the default of 900.
+ */
+function expiryChecks(lostJobSeconds: number): Pick<PgBossConfig, 'maintenanceIntervalSeconds' | 'superviseIntervalSeconds' | 'monitorIntervalSeconds'> {
+  const every = Math.max(1, Math.ceil(lostJobSeconds / 4))
+  return {
+    ...(every < 120 ? { maintenanceIntervalSeconds: every } : {}),
+    ...(every < 60 ? { superviseIntervalSeconds: every, monitorIntervalSeconds: every } : {}),
+  }
+}
+
 /** The backend {@link pgBossJobs} returns. */
 class PgBossJobs implements JobBackend {
   readonly engine = 'pg-boss'
@@ -53,7 +67,7 @@ class PgBossJobs implements JobBackend {
 
   async write(queryRunner: QueryRunner, records: readonly JobRecord[]): Promise<void> {
     if (records.length === 0) return
-    const { queue, schema, retryLimit, retryDelay, retryBackoff } = this.settings
+    const { queue, schema, retryLimit, retryDelay, retryBackoff, lostJobSeconds } = this.settings
     const names = [...new Set(records.map((r) => `'${r.name}'`))].join(', ')
     checkPostgres(queryRunner.connection, `jobs ${names}`)
     for (const record of records) checkStorable(record)
@@ -67,7 +81,7 @@ class PgBossJobs implements JobBackend {
         return { rows: result.records ?? [] }
       },
     }
-    const jobs = records.map((record) => ({ id: record.id, name: queue, data: record, retryLimit, retryDelay, retryBackoff }))
+    const jobs = records.map((record) => ({ id: record.id, name: queue, data: record, retryLimit, retryDelay, retryBackoff, expireInSeconds: lostJobSeconds }))
     await insertJobs(boss, queue, jobs, db)
     // pg-boss's insert silently skips jobs whose queue it cannot see: committing without them would lose them.
     if (written !== records.length) {
@@ -191,6 +205,7 @@ class PgBossJobs implements JobBackend {
       supervise,
       schedule: false,
       archiveFailedAfterSeconds: FAILED_KEPT_SECONDS,
+      ...(supervise ? expiryChecks(this.settings.lostJobSeconds) : {}),
     }
     return new PgBoss(config)
   }

@@ -33,6 +33,8 @@ export interface PgBossSettings {
   readonly retryBackoff: boolean
   readonly maxPayloadBytes: number
   readonly pollMs: number
+  /** Each job's `expireInSeconds`: an active job older than this is failed by pg-boss's maintenance, and retried. */
+  readonly lostJobSeconds: number
 }
 
 // pg-boss puts the schema into its SQL unquoted, as do the queries here.
@@ -40,11 +42,15 @@ const SCHEMA = /^[a-z_][a-z0-9_]{0,49}$/
 // The characters every pg-boss version from 10 on accepts in a queue name.
 const QUEUE = /^[A-Za-z0-9_.-]{1,100}$/
 
-/** @internal A whole number option of at least `min`, or `fallback` when undefined. */
-export function whole(name: string, value: unknown, fallback: number, min: number): number {
+// pg-boss refuses expirations of 24 hours or more.
+const MAX_EXPIRE_SECONDS = 24 * 3600 - 1
+
+/** @internal A whole number option of at least `min` (and at most `max`), or `fallback` when undefined. */
+export function whole(name: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
   if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min) {
-    throw new HardError(`pgBossJobs(): ${name} must be a whole number of at least ${min}, got ${describeValue(value)}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `of at least ${min}` : `from ${min} to ${max}`
+    throw new HardError(`pgBossJobs(): ${name} must be a whole number ${range}, got ${describeValue(value)}`)
   }
   return value
 }
@@ -75,5 +81,6 @@ export function checkPgBossOptions(options: PgBossJobsOptions): PgBossSettings {
     retryBackoff,
     maxPayloadBytes: whole('maxPayloadBytes', options.maxPayloadBytes, 65536, 1),
     pollMs: pollingIntervalSeconds * 1000,
+    lostJobSeconds: whole('lostJobSeconds', options.lostJobSeconds, 900, 1, MAX_EXPIRE_SECONDS),
   }
 }

@@ -22,6 +22,8 @@ export interface PgBossInsertJob {
   readonly retryLimit: number
   readonly retryDelay: number
   readonly retryBackoff: boolean
+  /** Seconds the job may stay active before pg-boss's maintenance fails it (and retries it): a dead worker's job runs again. */
+  readonly expireInSeconds: number
 }
 
 /** @internal How many rows a command (retry, deleteJob, complete, fail) touched. */
@@ -47,6 +49,12 @@ export interface PgBossConfig {
   readonly schedule: boolean
   /** pg-boss 10 archives failed jobs after this many seconds (12 hours by default): kept as long as the queue's jobs instead. */
   readonly archiveFailedAfterSeconds?: number
+  /** pg-boss 10: how often maintenance (expiring jobs active too long among others) runs. Defaults to 120. */
+  readonly maintenanceIntervalSeconds?: number
+  /** pg-boss 11 and 12: how often the supervisor looks at the queues. Defaults to 60. */
+  readonly superviseIntervalSeconds?: number
+  /** pg-boss 11 and 12: how often a queue is checked for jobs active too long. Defaults to 60. */
+  readonly monitorIntervalSeconds?: number
 }
 
 /** @internal What this library uses of a PgBoss instance: the calls common to pg-boss 10, 11 and 12. */

@@ -470,6 +470,9 @@ describeOnPostgres(`pgBossJobs (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       expect(() => pgBossJobs({ retryBackoff: 'yes' as never })).toThrow(/retryBackoff must be true or false/)
       expect(() => pgBossJobs({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes must be a whole number of at least 1/)
       expect(() => pgBossJobs({ pollingIntervalSeconds: 0.1 })).toThrow(/pollingIntervalSeconds must be a number of at least 0.5/)
+      // pg-boss refuses expirations of a day or more.
+      expect(() => pgBossJobs({ lostJobSeconds: 86_400 })).toThrow(/lostJobSeconds must be a whole number .*86399.*got 86400/)
+      expect(() => pgBossJobs({ lostJobSeconds: 0 })).toThrow(/lostJobSeconds must be a whole number/)
     })
   })
 })

@@ -22,21 +22,22 @@ export function durableSinkOf(action: string, dataSource: DataSource | undefined
 
 /**
  * @internal One job per durable binding, carrying the Post-action context as
- * JSON, queued in `manager`'s transaction (written just before its COMMIT,
+ * JSON, queued in the transaction of `manager` (a transaction's manager) (written just before its COMMIT,
  * with the audit entries). A context that is not JSON throws here: the
  * transaction rolls back.
  */
 export function recordDurableJobs(manager: EntityManager, sink: JobSink, bindings: readonly DurableBinding[], ctx: PostActionEventContext): void {
   const { action, user, requestId, locale } = ctx
   const payload = { action, user, requestId, locale, params: ctx.params, result: ctx.result, changes: ctx.changes }
+  // One context for every binding: checked and copied once, named after the first job.
+  const stored = JSON.parse(checkJobPayload(payload, sink.maxPayloadBytes, { jobName: bindings[0]!.job, where: `action '${action}'` })) as unknown
   for (const { job } of bindings) {
-    const json = checkJobPayload(payload, sink.maxPayloadBytes, { jobName: job, where: `action '${action}'` })
-    void recordJob(manager, {
+    recordJob(manager.queryRunner!, {
       sink,
       name: job,
       kind: 'durable',
       key: undefined,
-      payload: JSON.parse(json) as unknown,
+      payload: stored,
       action: { name: action, user, requestId, locale },
       owner: undefined,
     })

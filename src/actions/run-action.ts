@@ -6,6 +6,7 @@ import { scopes } from '../scope/async-scope'
 import { pendingChanges } from '../transaction/transaction-state'
 import { checkActionName, checkAuditText, type ActionEvents, type ActionEventContext } from './action-events'
 import { durableSinkOf, recordDurableJobs } from './durable-jobs'
+import type { JobSink } from '../transaction/pending-job'
 
 /** Options of {@link runAction} that bring in action events and a transaction. */
 export interface RunActionOptions {
@@ -91,11 +92,11 @@ export function runAction<T>(
   // Collect the written entities only when a Post-action handler will read them: unbound actions cost nothing extra.
   const wanted = handlers && (handlers.postSync.length > 0 || handlers.postAfterCommit.length > 0 || handlers.postDurable.length > 0)
   // Refused before anything runs: a durable binding without its engine would lose its jobs.
-  if (handlers?.postDurable.length) durableSinkOf(checked.name, options.dataSource)
+  const sink = handlers?.postDurable.length ? durableSinkOf(checked.name, options.dataSource) : undefined
   const changes: ActionChange[] | undefined = wanted ? [] : undefined
   const collectors = changes ? [...(outer?.changes ?? []), changes] : outer?.changes
   return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: collectors }, () =>
-    runWithEvents(checked, fn, options, changes),
+    runWithEvents(checked, fn, options, changes, sink),
   )
 }
 
@@ -104,6 +105,7 @@ async function runWithEvents<T>(
   fn: (manager?: EntityManager) => T | Promise<T>,
   options: RunActionOptions,
   changes: ActionChange[] | undefined,
+  sink: JobSink | undefined,
 ): Promise<T> {
   const events = options.events
   const handlers = events?.matching(action.name)
@@ -119,11 +121,10 @@ async function runWithEvents<T>(
     if (!handlers?.postSync.length && !handlers?.postDurable.length) return
     const ctx = Object.freeze({ ...base, result, changes: [...changes!, ...pendingChanges(manager?.queryRunner, changes!)] })
     for (const handler of handlers.postSync) await handler(ctx)
-    if (!handlers.postDurable.length) return
-    const dataSource = options.dataSource!
+    if (!sink) return
     // Without a transaction of its own, the action's jobs get a short one right after fn.
-    if (manager) recordDurableJobs(manager, durableSinkOf(action.name, dataSource), handlers.postDurable, ctx)
-    else await dataSource.transaction(async (own) => recordDurableJobs(own, durableSinkOf(action.name, dataSource), handlers.postDurable, ctx))
+    if (manager) recordDurableJobs(manager, sink, handlers.postDurable, ctx)
+    else await options.dataSource!.transaction(async (own) => recordDurableJobs(own, sink, handlers.postDurable, ctx))
   }
   let result: T
   if (options.transaction) {

@@ -112,10 +112,11 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
       throw new HardError(`ctx.enqueue('${name}') in ${where}: no jobs backend is configured (withEventActions(options, { jobs: pgBossJobs() | bullMqJobs(...) }))`, origin)
     }
     if (options.key !== undefined) checkJobKey(options.key, `ctx.enqueue('${name}') in ${where}`, origin)
-    checkJobPayload(payload, sink.maxPayloadBytes, { jobName: name, where, entityName: this.info.name })
-    const inTransaction = this.manager.queryRunner?.isTransactionActive === true
+    const json = checkJobPayload(payload, sink.maxPayloadBytes, { jobName: name, where, entityName: this.info.name })
+    const queryRunner = this.manager.queryRunner
+    const inTransaction = queryRunner?.isTransactionActive === true
     // Outside a transaction a write's jobs wait for its Post event, as its audit entries do; other events have no write to wait for.
-    if (!inTransaction && !WRITES.has(this.type)) {
+    if (!queryRunner || (!inTransaction && !WRITES.has(this.type))) {
       throw new HardError(
         `ctx.enqueue('${name}') in ${where} runs outside any transaction, so the job would commit with nothing: read in a transaction (dataSource.transaction(...)), or enqueue from a write's handler or an action`,
         origin,
@@ -128,11 +129,11 @@ export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements 
       kind: 'enqueue' as const,
       key: options.key,
       // A copy: what the handler changes afterwards is not what was enqueued.
-      payload: JSON.parse(JSON.stringify(payload ?? null)) as unknown,
+      payload: JSON.parse(json) as unknown,
       action: action && { name: action.name, user: action.user, requestId: action.requestId, locale: action.locale },
       owner: inTransaction ? undefined : this.entity,
     }
-    void recordJob(this.manager, job)
+    recordJob(queryRunner, job)
   }
 
   writeAudit(entity: ObjectLiteral = this.entity, operation?: string): Promise<void> {

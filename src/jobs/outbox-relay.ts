@@ -18,13 +18,10 @@ type Run = (text: string, params: unknown[]) => Promise<unknown>
 // is a no-op while the job exists.
 const REDIS_TIMEOUT_MS = 10_000
 
-function selectUnsent(sql: OutboxSql, escape: (name: string) => string, limit: number, ids: readonly string[] | undefined): [string, unknown[]] {
-  const params: unknown[] = []
-  const only = ids ? ` AND ${sql.column('id')} IN (${ids.map((id) => (params.push(id), sql.param(params.length))).join(', ')})` : ''
+function selectUnsent(sql: OutboxSql, escape: (name: string) => string, limit: number): string {
   // Row locks keep two relays (of two processes) off the same rows; SKIP LOCKED lets the second take the next ones.
   const lock = sql.engine === 'sqlite' ? '' : ' FOR UPDATE SKIP LOCKED'
-  const text = `SELECT ${outboxSelectList(sql, escape)} FROM ${sql.table} WHERE ${sql.column('sentAt')} IS NULL${only} ORDER BY ${sql.column('createdAt')} LIMIT ${limit}${lock}`
-  return [text, params]
+  return `SELECT ${outboxSelectList(sql, escape)} FROM ${sql.table} WHERE ${sql.column('sentAt')} IS NULL ORDER BY ${sql.column('createdAt')} LIMIT ${limit}${lock}`
 }
 
 async function sendAndMark(run: Run, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, rows: readonly OutboxRow[]): Promise<void> {
@@ -37,14 +34,13 @@ async function sendAndMark(run: Run, target: RelayTarget, settings: RelaySetting
 }
 
 /** PostgreSQL, MySQL/MariaDB: one short transaction of its own, on a pooled connection. */
-async function relayLocked(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, ids?: readonly string[]): Promise<number> {
+async function relayLocked(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql): Promise<number> {
   const queryRunner = dataSource.createQueryRunner()
   try {
     // READ COMMITTED: InnoDB's default REPEATABLE READ would gap-lock the unsent range, and block the app's inserts into it while Redis answers.
     await queryRunner.startTransaction('READ COMMITTED')
     try {
-      const [text, params] = selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize, ids)
-      const rows = (await queryRunner.query(text, params)) as OutboxRow[]
+      const rows = (await queryRunner.query(selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize))) as OutboxRow[]
       if (rows.length) await sendAndMark((t, p) => queryRunner.query(t, p), target, settings, sql, rows)
       await queryRunner.commitTransaction()
       return rows.length
@@ -70,32 +66,29 @@ function inTurn<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T> {
 }
 
 /** SQLite: one process and no row locks; statements of their own, in turn. */
-function relayShared(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql, ids?: readonly string[]): Promise<number> {
-  return inTurn(dataSource, async () => {
-    const [text, params] = selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize, ids)
-    // The one connection sees the app's uncommitted rows: read only while no transaction is open on it,
-    // checked in the same tick as the SELECT is issued. A connection that stays busy is left to the next sweep.
-    const connection = dataSource.createQueryRunner()
-    for (const end = Date.now() + IDLE_WAIT_MS; connection.isTransactionActive; await sleep(IDLE_POLL_MS)) {
-      if (Date.now() > end) return 0
-    }
-    const rows = (await dataSource.query(text, params)) as OutboxRow[]
-    if (rows.length) await sendAndMark((t, p) => dataSource.query(t, p), target, settings, sql, rows)
-    return rows.length
-  })
+function relayShared(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, sql: OutboxSql): Promise<number> {
+  const text = selectUnsent(sql, (n) => dataSource.driver.escape(n), settings.batchSize)
+  // The one connection sees the app's uncommitted rows: read only while no transaction is open on it.
+  // A connection that stays busy is left to the next sweep.
+  return inTurn(dataSource, async () =>
+    (await whenIdle(dataSource, async () => {
+      const rows = (await dataSource.query(text)) as OutboxRow[]
+      if (rows.length) await sendAndMark((t, p) => dataSource.query(t, p), target, settings, sql, rows)
+      return rows.length
+    })) ?? 0,
+  )
 }
 
 /**
- * @internal Hands one batch of unsent outbox rows (the oldest, or those of
- * `ids`) to BullMQ and marks them sent; returns how many. A row is added as
+ * @internal Hands one batch of unsent outbox rows (the oldest) to BullMQ and marks them sent; returns how many. A row is added as
  * job `ob_<id>`: a row sent twice (a relay that died between the add and its
  * UPDATE) is one job.
  */
-export async function relayBatch(dataSource: DataSource, target: RelayTarget, settings: RelaySettings, ids?: readonly string[]): Promise<number> {
+export async function relayBatch(dataSource: DataSource, target: RelayTarget, settings: RelaySettings): Promise<number> {
   const sql = outboxSql(dataSource, 'the outbox relay')
   // Connected before any row is read: a Redis that is down fails here, holding no lock.
   await withTimeout(target.waitUntilReady(), REDIS_TIMEOUT_MS, 'connecting to Redis')
-  return sql.engine === 'sqlite' ? relayShared(dataSource, target, settings, sql, ids) : relayLocked(dataSource, target, settings, sql, ids)
+  return sql.engine === 'sqlite' ? relayShared(dataSource, target, settings, sql) : relayLocked(dataSource, target, settings, sql)
 }
 
 /**
@@ -121,13 +114,17 @@ export async function handOverRecords(dataSource: DataSource, target: RelayTarge
   }
 }
 
-/** SQLite: runs `work` once no transaction is open on the one connection; gives up (leaving the rows to a sweep) after IDLE_WAIT_MS. */
-async function whenIdle(dataSource: DataSource, work: () => Promise<unknown>): Promise<void> {
+/**
+ * SQLite: runs `work` once no transaction is open on the one connection,
+ * checked in the same tick as `work` issues its first statement; gives up
+ * (undefined: the rows are left to a sweep) after IDLE_WAIT_MS.
+ */
+async function whenIdle<T>(dataSource: DataSource, work: () => Promise<T>): Promise<T | undefined> {
   const connection = dataSource.createQueryRunner()
   for (const end = Date.now() + IDLE_WAIT_MS; connection.isTransactionActive; await sleep(IDLE_POLL_MS)) {
-    if (Date.now() > end) return
+    if (Date.now() > end) return undefined
   }
-  await work()
+  return work()
 }
 
 /** @internal Relays batches until the outbox has no unsent row left for this relay; returns how many it sent. */

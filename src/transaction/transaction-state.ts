@@ -135,20 +135,13 @@ export function dropStaleOutsideTransaction(queryRunner: QueryRunner, owner: Obj
 }
 
 /**
- * @internal Queues a job for the transaction's commit (dropped if it, or the
- * savepoint it was made in, rolls back). Outside a transaction, a job made by
- * an entity's handler waits for that write's Post event; one made elsewhere
- * is written at once in a short transaction of its own.
+ * @internal Queues a job for the commit of `queryRunner`'s transaction
+ * (dropped if it, or the savepoint it was made in, rolls back). Outside a
+ * transaction, the job's `owner` is the entity whose write's Post event
+ * writes it (flushOutsideTransaction), as audit entries.
  */
-export function recordJob(manager: EntityManager, job: PendingJob): void | Promise<void> {
-  const queryRunner = manager.queryRunner
-  if (queryRunner && (queryRunner.isTransactionActive || job.owner !== undefined)) {
-    stateOf(queryRunner).jobs.push(job)
-    return
-  }
-  return manager.connection.transaction(async (inner) => {
-    stateOf(inner.queryRunner!).jobs.push(job)
-  })
+export function recordJob(queryRunner: QueryRunner, job: PendingJob): void {
+  stateOf(queryRunner).jobs.push(job)
 }
 
 /**

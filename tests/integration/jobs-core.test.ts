@@ -19,6 +19,7 @@ import {
   runAction,
   SoftError,
   startWorker,
+  withEventActions,
   type AttributeGroup,
   type DurablePostActionContext,
   type EventActionContext,
@@ -26,6 +27,7 @@ import {
 } from '../../src'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
 import { storedJobs, tableJobs, type TableJobs } from '../support/table-jobs'
+import { jobRunner } from '../../src/workers/start-worker'
 
 const { Pre, Post } = EventActionTiming
 const { Insert, Update } = EventActionType
@@ -319,18 +321,37 @@ describe(`durable jobs: transaction semantics and the worker (${DB}, TypeORM ${T
       await expect(startWorker(ds, { signals: [] })).rejects.toThrow(/needs handlers \(by job name\) or events/)
       await expect(startWorker(ds, { handlers: { a: 'x' as never } })).rejects.toThrow(/the handler of job 'a' must be a function/)
       await expect(startWorker(ds, { handlers: { a: () => 1 }, concurrency: 0 })).rejects.toThrow(/concurrency must be a whole number/)
+      await expect(startWorker(ds, { handlers: { a: () => 1 }, shutdownTimeoutMs: -1 })).rejects.toThrow('startWorker: shutdownTimeoutMs must be a number of milliseconds, got -1')
+      const closed = new DataSource({ type: 'sqlite', database: ':memory:' } as never)
+      await expect(startWorker(closed, { handlers: { a: () => 1 } })).rejects.toThrow('startWorker needs an initialized DataSource (await dataSource.initialize())')
+      expect(() => withEventActions({ type: 'sqlite', database: ':memory:' }, { jobs: {} as never })).toThrow(
+        /^EventActionsConfig\.jobs must be a backend made by pgBossJobs\(\) or bullMqJobs\(\), got \{\}$/,
+      )
       // On the servers, the same database: its schema is the suite's, neither dropped nor synchronized.
       const plain = await openDataSource([Ticket], {}, { name: 'jc-no-jobs', dropSchema: false, synchronize: DB === 'sqlite' } as object)
       try {
         await expect(startWorker(plain, { handlers: { a: () => 1 } })).rejects.toThrow(/needs a DataSource with a jobs backend/)
         hooks.ticket = enqueueOnPostInsert
         await expect(plain.getRepository(Ticket).save(ticket('z'))).rejects.toThrow(/no jobs backend is configured/)
+        const events = new ActionEvents()
+        events.bind('tickets:open', Post, () => undefined, { mode: 'durable' })
+        expect(() => runAction({ name: 'tickets:open' }, () => 1, { events, dataSource: plain })).toThrow(
+          "runAction 'tickets:open': a durable binding needs a jobs backend on its DataSource (withEventActions(options, { jobs: pgBossJobs() | bullMqJobs(...) }))",
+        )
       } finally {
         await plain.destroy()
       }
     })
 
-    it('stops on a signal it listens to (SIGTERM and SIGINT by default; SIGUSR2 here), and stops listening', async () => {
+    it("fails a durable job whose binding the worker's events lack, naming the job", async () => {
+      const run = jobRunner(ds, { events: new ActionEvents() })
+      const record = { id: 'j1', name: 'tickets:gone', kind: 'durable' as const, key: 'k', payload: {}, action: undefined }
+      await expect(run(record, { attempt: 1 })).rejects.toThrow(
+        "worker: no durable binding for job 'tickets:gone' in the worker's events (bind it with { mode: 'durable' } in the worker too)",
+      )
+    })
+
+        it('stops on a signal it listens to (SIGTERM and SIGINT by default; SIGUSR2 here), and stops listening', async () => {
       const worker = await startWorker(ds, { handlers: { a: () => 1 }, signals: ['SIGUSR2'] })
       process.emit('SIGUSR2')
       await worker.stopped

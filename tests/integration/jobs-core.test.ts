@@ -7,7 +7,7 @@
  * go to a table through the query runner (tests/support/table-jobs.ts), as
  * the real engines' rows do; the pg-boss and BullMQ tests cover the engines.
  */
-import { Column, DataSource, Entity, PrimaryGeneratedColumn } from 'typeorm'
+import { Column, DataSource, Entity, PrimaryGeneratedColumn, type DataSourceOptions } from 'typeorm'
 import {
   ActionEvents,
   AuditEntry,
@@ -26,6 +26,7 @@ import {
   type JobContext,
 } from '../../src'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
+import { databaseOptions } from '../../ormconfig'
 import { storedJobs, tableJobs, type TableJobs } from '../support/table-jobs'
 import { jobRunner } from '../../src/workers/start-worker'
 
@@ -322,7 +323,7 @@ describe(`durable jobs: transaction semantics and the worker (${DB}, TypeORM ${T
       await expect(startWorker(ds, { handlers: { a: 'x' as never } })).rejects.toThrow(/the handler of job 'a' must be a function/)
       await expect(startWorker(ds, { handlers: { a: () => 1 }, concurrency: 0 })).rejects.toThrow(/concurrency must be a whole number/)
       await expect(startWorker(ds, { handlers: { a: () => 1 }, shutdownTimeoutMs: -1 })).rejects.toThrow('startWorker: shutdownTimeoutMs must be a number of milliseconds, got -1')
-      const closed = new DataSource({ type: 'sqlite', database: ':memory:' } as never)
+      const closed = new DataSource({ ...databaseOptions(DB), entities: [Ticket] } as DataSourceOptions)
       await expect(startWorker(closed, { handlers: { a: () => 1 } })).rejects.toThrow('startWorker needs an initialized DataSource (await dataSource.initialize())')
       expect(() => withEventActions({ type: 'sqlite', database: ':memory:' }, { jobs: {} as never })).toThrow(
         /^EventActionsConfig\.jobs must be a backend made by pgBossJobs\(\) or bullMqJobs\(\), got \{\}$/,

@@ -5,6 +5,8 @@ const SHOWN_CHARACTERS = 80
 export function describeValue(value: unknown): string {
   if (value instanceof Date) return Number.isNaN(value.getTime()) ? 'Invalid Date' : `Date ${value.toISOString()}`
   if (typeof value === 'bigint') return `${value}n`
+  // JSON would show NaN and the infinities as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return String(value)
   let text: string
   try {
     text = JSON.stringify(value) ?? String(value)

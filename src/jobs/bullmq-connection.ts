@@ -3,7 +3,7 @@ import { HardError } from '../basics/errors'
 import type { BullConnection } from './bullmq-types'
 
 function refuse(rule: string, value: unknown): never {
-  throw new HardError(`bullMqJobs: connection must be ${rule}, got ${inspect(value, { depth: 0 })}`)
+  throw new HardError(`bullMqJobs(): connection must be ${rule}, got ${inspect(value, { depth: 0 })}`)
 }
 
 /**

@@ -3,6 +3,7 @@ import { describeValue } from '../basics/describe-value'
 import { HardError } from '../basics/errors'
 import type { FailedJob, JobCounts } from './job-backend'
 import { OUTBOX_JOB_PREFIX } from './bullmq-options'
+import { wholeOption } from './check-job-settings'
 import type { BullJob, BullJobState, BullQueue } from './bullmq-types'
 import { outboxSql } from './outbox-sql'
 
@@ -57,7 +58,7 @@ function failedJob(job: BullJob): FailedJob {
 
 /** @internal The failed jobs (of `name`, or all), newest first, at most `limit`. */
 export async function failedJobs(queue: BullQueue, name: string | undefined, limit: number): Promise<FailedJob[]> {
-  if (!Number.isInteger(limit) || limit < 1) throw new HardError(`failed jobs: limit must be a whole number of at least 1, got ${describeValue(limit)}`)
+  wholeOption('bullMqJobs', 'failed() limit', limit, 100, 1)
   const out: FailedJob[] = []
   await eachJob(queue, 'failed', (job) => {
     if (name === undefined || job.name === name) out.push(failedJob(job))

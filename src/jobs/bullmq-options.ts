@@ -1,8 +1,7 @@
-import { inspect } from 'node:util'
-import { HardError } from '../basics/errors'
 import type { JobRecord } from '../transaction/pending-job'
 import type { JobSettings } from './job-backend'
 import { checkConnection } from './bullmq-connection'
+import { checkJobSettings, optionError, wholeOption } from './check-job-settings'
 import type { BullConnection, BullJobOptions } from './bullmq-types'
 
 /**
@@ -82,48 +81,37 @@ const KEEP_FAILED_SECONDS = 7 * 24 * 3600
 // The hand-over after commit binds one parameter per row (`id IN (...)`): SQLite builds may allow only 999.
 const MAX_BATCH = 500
 
-function fail(option: string, rule: string, value: unknown): never {
-  throw new HardError(`bullMqJobs: ${option} must be ${rule}, got ${inspect(value, { depth: 0 })}`)
-}
-
-function wholeNumber(option: string, value: unknown, fallback: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
-  if (value === undefined) return fallback
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-    fail(option, max === Number.MAX_SAFE_INTEGER ? `a whole number of at least ${min}` : `a whole number from ${min} to ${max}`, value)
-  }
-  return value
-}
+const MAKER = 'bullMqJobs'
 
 function checkName(option: string, value: unknown, fallback: string, colon: boolean): string {
   if (value === undefined) return fallback
   if (typeof value !== 'string' || value.trim() === '' || value.length > 100 || (!colon && value.includes(':'))) {
-    fail(option, `a non-empty string of at most 100 characters${colon ? '' : " without ':'"}`, value)
+    throw optionError(MAKER, option, `a non-empty string of at most 100 characters${colon ? '' : " without ':'"}`, value)
   }
   return value
 }
 
 /** @internal Checks the options of bullMqJobs and fills in the defaults. */
 export function resolveBullMqOptions(options: BullMqJobsOptions): BullMqSettings {
-  if (options === null || typeof options !== 'object') fail('options', 'an object with at least { connection }', options)
-  const { retryBackoff = true, onRelayError = (error: unknown) => console.error('typeorm-event-actions: the outbox relay failed (a worker will send the jobs later)', error) } = options
-  const retryLimit = wholeNumber('retryLimit', options.retryLimit, 5, 0, 1000)
-  const retryDelay = options.retryDelay ?? 2
-  if (typeof retryDelay !== 'number' || !Number.isFinite(retryDelay) || retryDelay < 0) fail('retryDelay', 'a number of seconds, 0 or more', retryDelay)
-  if (typeof retryBackoff !== 'boolean') fail('retryBackoff', 'true or false', retryBackoff)
-  if (typeof onRelayError !== 'function') fail('onRelayError', 'a function', onRelayError)
+  if (options === null || typeof options !== 'object') throw optionError(MAKER, 'options', 'an object with at least { connection }', options)
+  const { onRelayError = (error: unknown) => console.error('typeorm-event-actions: the outbox relay failed (a worker will send the jobs later)', error) } = options
+  const { retryLimit, retryDelay, retryBackoff, maxPayloadBytes, lostJobSeconds } = checkJobSettings(MAKER, options, { lostJob: { fallback: 30 }, wholeRetryDelay: false })
+  if (typeof onRelayError !== 'function') throw optionError(MAKER, 'onRelayError', 'a function', onRelayError)
   const relayIntervalMs = options.relayIntervalMs ?? 1000
-  if (typeof relayIntervalMs !== 'number' || !Number.isFinite(relayIntervalMs) || relayIntervalMs < 10) fail('relayIntervalMs', 'a number of milliseconds, at least 10', relayIntervalMs)
+  if (typeof relayIntervalMs !== 'number' || !Number.isFinite(relayIntervalMs) || relayIntervalMs < 10) {
+    throw optionError(MAKER, 'relayIntervalMs', 'a number of milliseconds, at least 10', relayIntervalMs)
+  }
   const backoff = { type: retryBackoff ? ('exponential' as const) : ('fixed' as const), delay: Math.round(retryDelay * 1000) }
   return {
     connection: checkConnection(options.connection),
     prefix: checkName('prefix', options.prefix, 'bull', true),
     queueName: checkName('queueName', options.queueName, 'event-actions', false),
     relayIntervalMs,
-    lostJobMs: wholeNumber('lostJobSeconds', options.lostJobSeconds, 30, 1) * 1000,
-    maxPayloadBytes: wholeNumber('maxPayloadBytes', options.maxPayloadBytes, 65536, 1),
+    lostJobMs: lostJobSeconds * 1000,
+    maxPayloadBytes,
     onRelayError,
     relay: {
-      batchSize: wholeNumber('relayBatchSize', options.relayBatchSize, 100, 1, MAX_BATCH),
+      batchSize: wholeOption(MAKER, 'relayBatchSize', options.relayBatchSize, 100, 1, MAX_BATCH),
       jobOptions: (record) => ({
         // BullMQ refuses custom ids that are all digits or contain ':'; a UUID with a prefix is neither.
         jobId: `${OUTBOX_JOB_PREFIX}${record.id}`,

@@ -52,9 +52,9 @@ export interface FailedJob {
 
 /** Retry and size settings shared by both engines. */
 export interface JobSettings {
-  /** Retries after the first attempt before a job is failed for good. Defaults to `5`. */
+  /** Retries after the first attempt before a job is failed for good, at most 1000. Defaults to `5`. */
   retryLimit?: number
-  /** Seconds before the first retry. Defaults to `2`. */
+  /** Seconds before the first retry (whole seconds on pg-boss; BullMQ takes fractions). Defaults to `2`. */
   retryDelay?: number
   /** Double the delay at each retry (exponential backoff). Defaults to `true`. */
   retryBackoff?: boolean

@@ -2,17 +2,26 @@ import type { DataSource, QueryRunner } from 'typeorm'
 import { describeValue } from '../basics/describe-value'
 import { HardError } from '../basics/errors'
 import { JobPayloadError } from '../transaction/job-payload-error'
+import { runPrepared } from '../typeorm/prepared-statement'
 import type { JobRecord } from '../transaction/pending-job'
 import type { ConsumeOptions, FailedJob, JobBackend, JobConsumer, JobCounts, JobRunner } from './job-backend'
 import { checkPostgres, pgBossConnection } from './pg-boss-connection'
 import { PgBossConsumer } from './pg-boss-consumer'
-import { checkPgBossOptions, whole, type PgBossJobsOptions, type PgBossSettings } from './pg-boss-options'
+import { wholeOption } from './check-job-settings'
+import { checkPgBossOptions, type PgBossJobsOptions, type PgBossSettings } from './pg-boss-options'
 import { insertJobs, pgBossClass, type PgBossConfig, type PgBossDb, type PgBossInstance } from './pg-boss-peer'
 
 export type { PgBossJobsOptions } from './pg-boss-options'
 
-/** PostgreSQL's jsonb has no U+0000: refused by name here rather than by an "unsupported Unicode escape sequence" at COMMIT. */
+/**
+ * PostgreSQL's jsonb has no U+0000: refused by name here rather than by an
+ * "unsupported Unicode escape sequence" at COMMIT. The payload, name and key
+ * were checked for it when enqueued; the action (its user) was not. JSON
+ * writes U+0000 as an escape, so the plain JSON of the action says whether
+ * the exact walk is needed.
+ */
 function checkStorable(record: JobRecord): void {
+  if (!JSON.stringify(record.action ?? null).includes('\\u0000')) return
   let nul = false
   JSON.stringify(record, (key: string, value: unknown) => {
     if (key.includes('\0') || (typeof value === 'string' && value.includes('\0'))) nul = true
@@ -74,8 +83,14 @@ class PgBossJobs implements JobBackend {
     const boss = await this.instance(queryRunner.connection)
     let written = 0
     // pg-boss's SQL, run on the transaction's own connection: the jobs commit or roll back with the data.
+    const prepared = this.settings.preparedStatements
     const db: PgBossDb = {
       async executeSql(text, values) {
+        if (prepared) {
+          const { rows, rowCount } = await runPrepared(queryRunner, text, values ?? [])
+          written += rowCount
+          return { rows: [...rows] }
+        }
         const result = await queryRunner.query(text, values, true)
         written += result.affected ?? 0
         return { rows: result.records ?? [] }
@@ -136,7 +151,7 @@ class PgBossJobs implements JobBackend {
 
   async failed(dataSource: DataSource, name?: string, limit = 100): Promise<FailedJob[]> {
     if (name !== undefined && typeof name !== 'string') throw new HardError(`pgBossJobs failed(): the job name must be a string, got ${describeValue(name)}`)
-    whole('failed() limit', limit, 100, 1)
+    wholeOption('pgBossJobs', 'failed() limit', limit, 100, 1)
     await this.ready(dataSource, 'failed')
     const rows: FailedJob[] = await dataSource.query(
       `SELECT id::text AS id, COALESCE(data->>'name', '') AS name, COALESCE(data->>'key', '') AS key, retry_count + 1 AS attempts,

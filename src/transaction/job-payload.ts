@@ -58,12 +58,49 @@ function problemIn(value: unknown, path: string, seen: Set<object>): [string, st
 }
 
 /**
+ * Whether `value` is made of strings without NUL, finite numbers, booleans,
+ * null, plain objects and arrays only, without cycles (`depth` guards them):
+ * the common payload, checked without building the path of each value that
+ * {@link problemIn} builds to name a problem. Anything else (a Date, a
+ * toJSON, a class instance) is left to problemIn.
+ */
+function plainJson(value: unknown, depth: number): boolean {
+  switch (typeof value) {
+    case 'string':
+      return !value.includes('\u0000')
+    case 'number':
+      return Number.isFinite(value)
+    case 'boolean':
+    case 'undefined':
+      return true
+    case 'object':
+      break
+    default:
+      return false
+  }
+  if (value === null) return true
+  if (depth > PLAIN_DEPTH) return false
+  if (Array.isArray(value)) {
+    for (const item of value) if (!plainJson(item, depth + 1)) return false
+    return true
+  }
+  if (Object.getPrototypeOf(value) !== Object.prototype || typeof (value as { toJSON?: unknown }).toJSON === 'function') return false
+  for (const key in value) {
+    if (key.includes('\u0000') || !plainJson((value as Record<string, unknown>)[key], depth + 1)) return false
+  }
+  return true
+}
+
+// Deeper than this, the exact walk (which finds cycles) decides.
+const PLAIN_DEPTH = 64
+
+/**
  * @internal The payload as JSON, checked to read back as the same value (Dates
  * become ISO strings, as everywhere in JSON): refused with
  * {@link JobPayloadError} when it would not, or when it is over `maxBytes`.
  */
 export function checkJobPayload(payload: unknown, maxBytes: number, origin: PayloadOrigin): string {
-  const problem = problemIn(payload, '$', new Set())
+  const problem = plainJson(payload, 0) ? undefined : problemIn(payload, '$', new Set())
   const { jobName, where, entityName } = origin
   if (problem) {
     throw new JobPayloadError(`job '${jobName}' from ${where}: its payload is not JSON at ${problem[0]}: ${problem[1]} (${describeValue(payload)})`, jobName, problem[0], { entityName })

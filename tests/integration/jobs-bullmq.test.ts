@@ -530,7 +530,7 @@ describe('bullMqJobs options', () => {
     ['a keyPrefix', { connection: { keyPrefix: 'x:' } }, /keyPrefix/],
     ['a queue name with a colon', { connection, queueName: 'a:b' }, /queueName must be .* without ':'/],
     ['a negative retryLimit', { connection, retryLimit: -1 }, /retryLimit must be a whole number from 0 to 1000, got -1/],
-    ['a retryDelay that is not a number', { connection, retryDelay: '2' }, /retryDelay must be a number of seconds/],
+    ['a retryDelay that is not a number', { connection, retryDelay: '2' }, /retryDelay must be a number of seconds, 0 or more, got "2"/],
     ['a relayBatchSize over 500', { connection, relayBatchSize: 501 }, /relayBatchSize must be a whole number from 1 to 500, got 501/],
     ['a lostJobSeconds of 0', { connection, lostJobSeconds: 0 }, /lostJobSeconds must be a whole number/],
     ['a relayIntervalMs of 0', { connection, relayIntervalMs: 0 }, /relayIntervalMs must be a number of milliseconds/],

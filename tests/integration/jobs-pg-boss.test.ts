@@ -5,7 +5,7 @@
  * record, and are run by a consumer with retries, failures, retry and
  * discard by hand, counts per job name and a graceful stop.
  */
-import { Column, DataSource, Entity, PrimaryGeneratedColumn, type Logger, type QueryRunner } from 'typeorm'
+import { Column, DataSource, Entity, PrimaryGeneratedColumn, QueryFailedError, type Logger, type QueryRunner } from 'typeorm'
 import {
   ActionEvents,
   EventActionTiming,
@@ -270,8 +270,8 @@ describeOnPostgres(`pgBossJobs (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       hooks.order = (_o, timing, type, ctx) => {
         if (timing === Post && type === Insert) ctx.enqueue('order:placed', { 'back\\u0000slash': 'c:\\u0000' })
       }
-      await ds.getRepository(Order).save(order('text'))
-      expect((await jobRows(ds)).map((r) => r.data.payload)).toEqual([{ 'back\\u0000slash': 'c:\\u0000' }])
+      await runAction({ name: 'orders:place', user: { id: 2, name: 'd:\\u0000' } }, () => ds.getRepository(Order).save(order('text')))
+      expect((await jobRows(ds)).map((r) => [r.data.payload, r.data.action?.user])).toEqual([[{ 'back\\u0000slash': 'c:\\u0000' }, { id: 2, name: 'd:\\u0000' }]])
     })
 
     it('refuses to commit jobs that pg-boss did not store (their queue was deleted behind its back)', async () => {
@@ -290,6 +290,45 @@ describeOnPostgres(`pgBossJobs (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
         await other.close(ds2)
         await ds2.destroy()
       }
+    })
+
+    it('inserts the jobs as a named prepared statement on the saving connection; preparedStatements: false sends a plain one', async () => {
+      hooks.order = enqueueOnPostInsert
+      // One pooled connection: the statements PostgreSQL keeps prepared for it can be listed from the DataSource.
+      const preparedOn = async (options: { preparedStatements?: boolean }, name: string): Promise<string[]> => {
+        const backend = pgBossJobs(options)
+        const one = await openDataSource([Order], { jobs: backend }, { dropSchema: false, synchronize: false, extra: { max: 1 } })
+        try {
+          await one.getRepository(Order).save(order(`${name}-1`))
+          await one.getRepository(Order).save(order(`${name}-2`))
+          const rows: { statement: string }[] = await one.query(`SELECT statement FROM pg_prepared_statements WHERE name LIKE 'tea\\_%'`)
+          return rows.map((r) => (/INSERT INTO pgboss\.job/.test(r.statement) ? 'INSERT pgboss.job' : r.statement))
+        } finally {
+          await backend.close(one)
+          await one.destroy()
+        }
+      }
+      expect(await preparedOn({}, 'prepared')).toEqual(['INSERT pgboss.job'])
+      expect(await preparedOn({ preparedStatements: false }, 'plain')).toEqual([])
+      expect((await jobRows(ds)).map((r) => (r.data.payload as { name: string }).name)).toEqual(['prepared-1', 'prepared-2', 'plain-1', 'plain-2'])
+    })
+
+    it("a job INSERT the database refuses fails the save with TypeORM's QueryFailedError, leaving neither row nor job", async () => {
+      await ds.query(`CREATE OR REPLACE FUNCTION pj_refuse_job() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN IF NEW.data->'payload'->>'name' = 'refused' THEN RAISE EXCEPTION 'job refused by a trigger'; END IF; RETURN NEW; END $$`)
+      await ds.query('CREATE TRIGGER pj_refuse_job BEFORE INSERT ON pgboss.job FOR EACH ROW EXECUTE FUNCTION pj_refuse_job()')
+      try {
+        hooks.order = enqueueOnPostInsert
+        const saving = ds.getRepository(Order).save(order('refused'))
+        await expect(saving).rejects.toThrow(QueryFailedError)
+        await expect(saving).rejects.toThrow('job refused by a trigger')
+        expect(log).toEqual(['BEGIN', 'INSERT pgboss.job', 'ROLLBACK'])
+        await ds.getRepository(Order).save(order('accepted'))
+      } finally {
+        await ds.query('DROP TRIGGER pj_refuse_job ON pgboss.job')
+      }
+      expect(await orderNames(ds)).toEqual(['accepted'])
+      expect((await jobRows(ds)).map((r) => (r.data.payload as { name: string }).name)).toEqual(['accepted'])
     })
   })
 
@@ -465,11 +504,12 @@ describeOnPostgres(`pgBossJobs (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       expect(pgBossJobs()).toMatchObject({ engine: 'pg-boss', entities: [], maxPayloadBytes: 65536 })
       expect(() => pgBossJobs({ schema: 'Pg-Boss' })).toThrow(/schema must be a lower-case PostgreSQL name.*"Pg-Boss"/)
       expect(() => pgBossJobs({ queue: 'a:b' })).toThrow(/queue must be 1 to 100 letters/)
-      expect(() => pgBossJobs({ retryLimit: -1 })).toThrow(/retryLimit must be a whole number of at least 0, got -1/)
-      expect(() => pgBossJobs({ retryDelay: 1.5 })).toThrow(/retryDelay must be a whole number/)
+      expect(() => pgBossJobs({ retryLimit: -1 })).toThrow('pgBossJobs(): retryLimit must be a whole number from 0 to 1000, got -1')
+      expect(() => pgBossJobs({ retryDelay: 1.5 })).toThrow('pgBossJobs(): retryDelay must be a whole number of seconds, 0 or more, got 1.5')
       expect(() => pgBossJobs({ retryBackoff: 'yes' as never })).toThrow(/retryBackoff must be true or false/)
       expect(() => pgBossJobs({ maxPayloadBytes: 0 })).toThrow(/maxPayloadBytes must be a whole number of at least 1/)
       expect(() => pgBossJobs({ pollingIntervalSeconds: 0.1 })).toThrow(/pollingIntervalSeconds must be a number of at least 0.5/)
+      expect(() => pgBossJobs({ preparedStatements: 1 as never })).toThrow('pgBossJobs(): preparedStatements must be true or false, got 1')
       // pg-boss refuses expirations of a day or more.
       expect(() => pgBossJobs({ lostJobSeconds: 86_400 })).toThrow(/lostJobSeconds must be a whole number .*86399.*got 86400/)
       expect(() => pgBossJobs({ lostJobSeconds: 0 })).toThrow(/lostJobSeconds must be a whole number/)

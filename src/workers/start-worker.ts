@@ -6,6 +6,7 @@ import type { JobRecord } from '../transaction/pending-job'
 import type { JobBackend, JobConsumer, JobDelivery } from '../jobs/job-backend'
 import { jobBackendOf } from '../jobs/job-backend-of'
 import type { ActionContext } from '../scope/action-context'
+import { guardConnectionErrors } from './connection-error-guard'
 import type { JobContext, JobHandler } from './job-handler'
 
 /** Options of {@link startWorker}. */
@@ -108,18 +109,23 @@ export async function startWorker(dataSource: DataSource, options: WorkerOptions
   const backend: JobBackend = jobBackendOf(dataSource, 'startWorker')
   const logger = options.logger ?? console
   const run = jobRunner(dataSource, options)
-  const consumer: JobConsumer = await backend.consume(
-    dataSource,
-    async (record, delivery) => {
-      try {
-        await run(record, delivery)
-      } catch (error) {
-        logger.warn(`typeorm-event-actions worker: job '${record.name}' (key ${record.key}) failed on attempt ${delivery.attempt}: ${String((error as Error)?.message ?? error)}`)
-        throw error
-      }
-    },
-    { concurrency: settings.concurrency, onError: (error) => void logger.error(`typeorm-event-actions worker: ${String((error as Error)?.stack ?? error)}`) },
-  )
+  const runLogged = async (record: JobRecord, delivery: JobDelivery): Promise<void> => {
+    try {
+      await run(record, delivery)
+    } catch (error) {
+      logger.warn(`typeorm-event-actions worker: job '${record.name}' (key ${record.key}) failed on attempt ${delivery.attempt}: ${String((error as Error)?.message ?? error)}`)
+      throw error
+    }
+  }
+  const onError = (error: unknown): void => void logger.error(`typeorm-event-actions worker: ${String((error as Error)?.stack ?? error)}`)
+  const unguard = guardConnectionErrors(dataSource, (message) => void logger.error(`typeorm-event-actions worker: ${message}`))
+  let consumer: JobConsumer
+  try {
+    consumer = await backend.consume(dataSource, runLogged, { concurrency: settings.concurrency, onError })
+  } catch (error) {
+    unguard()
+    throw error
+  }
   let stopping: Promise<void> | undefined
   let settle!: () => void
   const stopped = new Promise<void>((resolve) => (settle = resolve))
@@ -130,6 +136,7 @@ export async function startWorker(dataSource: DataSource, options: WorkerOptions
       try {
         await consumer.stop(settings.shutdownTimeoutMs)
       } finally {
+        unguard()
         settle()
       }
     })())

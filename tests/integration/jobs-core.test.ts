@@ -344,6 +344,36 @@ describe(`durable jobs: transaction semantics and the worker (${DB}, TypeORM ${T
       }
     })
 
+    // PostgreSQL: pg-pool hands a new connection to TypeORM before TypeORM listens for its errors; a server
+    // shutting down in that gap would end the worker (docs/known-limits.md). The worker listens from the start.
+    ;(DB === 'postgres' ? it : it.skip)('keeps a new pooled connection that fails before TypeORM takes it from ending the process, and reports it', async () => {
+      interface Client {
+        emit(event: 'error', error: Error): boolean
+        listenerCount(event: 'error'): number
+        release(destroy?: boolean): void
+      }
+      const pool = (ds.driver as unknown as { master: { idleCount: number; listenerCount(e: 'connect'): number; connect(): Promise<Client> } }).master
+      const listening = pool.listenerCount('connect')
+      const errors: string[] = []
+      const worker = await startWorker(ds, { handlers: { a: () => 1 }, signals: [], logger: { warn: () => undefined, error: (m) => errors.push(m) } })
+      const held: Client[] = []
+      try {
+        while (pool.idleCount > 0) held.push(await pool.connect())
+        // A new connection, as pg-pool hands it over: pg-pool's own idle listener is gone, TypeORM's not yet there.
+        const fresh = await pool.connect()
+        held.push(fresh)
+        expect(fresh.listenerCount('error')).toBe(1)
+        expect(() => fresh.emit('error', new Error('terminating connection due to administrator command'))).not.toThrow()
+      } finally {
+        for (const client of held) client.release(true)
+        await worker.stop()
+      }
+      expect(errors).toEqual([
+        "typeorm-event-actions worker: a PostgreSQL connection of the worker's DataSource failed before TypeORM took it: terminating connection due to administrator command",
+      ])
+      expect(pool.listenerCount('connect')).toBe(listening)
+    })
+
     it("fails a durable job whose binding the worker's events lack, naming the job", async () => {
       const run = jobRunner(ds, { events: new ActionEvents() })
       const record = { id: 'j1', name: 'tickets:gone', kind: 'durable' as const, key: 'k', payload: {}, action: undefined }

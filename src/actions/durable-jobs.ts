@@ -22,8 +22,8 @@ export function durableSinkOf(action: string, dataSource: DataSource | undefined
 
 /**
  * @internal One job per durable binding, carrying the Post-action context as
- * JSON, queued in the transaction of `manager` (a transaction's manager) (written just before its COMMIT,
- * with the audit entries). A context that is not JSON throws here: the
+ * JSON, queued in the transaction `manager` belongs to (written just before
+ * its COMMIT, with the audit entries). A context that is not JSON throws here: the
  * transaction rolls back.
  */
 export function recordDurableJobs(manager: EntityManager, sink: JobSink, bindings: readonly DurableBinding[], ctx: PostActionEventContext): void {

@@ -2,7 +2,7 @@ import type { DataSource, QueryRunner } from 'typeorm'
 import { describeValue } from '../basics/describe-value'
 import { HardError } from '../basics/errors'
 import { JobPayloadError } from '../transaction/job-payload-error'
-import { runPrepared } from '../typeorm/prepared-statement'
+import { runPrepared, type StatementResult } from '../typeorm/prepared-statement'
 import type { JobRecord } from '../transaction/pending-job'
 import type { ConsumeOptions, FailedJob, JobBackend, JobConsumer, JobCounts, JobRunner } from './job-backend'
 import { checkPostgres, pgBossConnection } from './pg-boss-connection'
@@ -39,6 +39,12 @@ async function ensureQueue(boss: PgBossInstance, queue: string): Promise<void> {
   } catch (error) {
     if (!(await boss.getQueue(queue))) throw error
   }
+}
+
+/** A statement through TypeORM's query(), as runPrepared gives it back. */
+async function runPlain(queryRunner: QueryRunner, text: string, values: readonly unknown[]): Promise<StatementResult> {
+  const result = await queryRunner.query(text, [...values], true)
+  return { rows: result.records ?? [], rowCount: result.affected ?? 0 }
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -83,17 +89,12 @@ class PgBossJobs implements JobBackend {
     const boss = await this.instance(queryRunner.connection)
     let written = 0
     // pg-boss's SQL, run on the transaction's own connection: the jobs commit or roll back with the data.
-    const prepared = this.settings.preparedStatements
+    const execute = this.settings.preparedStatements ? runPrepared : runPlain
     const db: PgBossDb = {
       async executeSql(text, values) {
-        if (prepared) {
-          const { rows, rowCount } = await runPrepared(queryRunner, text, values ?? [])
-          written += rowCount
-          return { rows: [...rows] }
-        }
-        const result = await queryRunner.query(text, values, true)
-        written += result.affected ?? 0
-        return { rows: result.records ?? [] }
+        const { rows, rowCount } = await execute(queryRunner, text, values ?? [])
+        written += rowCount
+        return { rows }
       },
     }
     const jobs = records.map((record) => ({ id: record.id, name: queue, data: record, retryLimit, retryDelay, retryBackoff, expireInSeconds: lostJobSeconds }))

@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto'
 import { QueryFailedError, type QueryRunner } from 'typeorm'
 
-/** @internal What a prepared statement returns. */
-export interface PreparedResult {
-  readonly rows: readonly Record<string, unknown>[]
+/** @internal What a statement returns: its rows and how many rows it touched. */
+export interface StatementResult {
+  readonly rows: Record<string, unknown>[]
   readonly rowCount: number
 }
 
@@ -31,7 +31,7 @@ function statementName(text: string): string {
  * QueryFailedError); TypeORM's beforeQuery/afterQuery subscriber events are
  * not sent for it.
  */
-export async function runPrepared(queryRunner: QueryRunner, text: string, values: readonly unknown[]): Promise<PreparedResult> {
+export async function runPrepared(queryRunner: QueryRunner, text: string, values: readonly unknown[]): Promise<StatementResult> {
   const client = (await queryRunner.connect()) as PgClient
   const { logger } = queryRunner.connection
   const parameters = [...values]

@@ -38,6 +38,11 @@ describe('the settings shared by pgBossJobs() and bullMqJobs()', () => {
     expect(bullMqJobs({ connection, lostJobSeconds: 86_400 })).toMatchObject({ engine: 'bullmq' })
   })
 
+  it('name the function when the options are not an object', () => {
+    expect(() => pgBossJobs(null as never)).toThrow('pgBossJobs(): options must be an object, got null')
+    expect(() => bullMqJobs(null as never)).toThrow('bullMqJobs(): options must be an object with at least { connection }, got null')
+  })
+
   it('take the documented defaults', () => {
     expect(pgBossJobs()).toMatchObject({ maxPayloadBytes: 65536 })
     expect(bullMqJobs({ connection })).toMatchObject({ maxPayloadBytes: 65536 })

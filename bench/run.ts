@@ -462,10 +462,11 @@ function report(totalSeconds: number, memory: MemoryResult | undefined, profile:
     }
   }
   for (const n of saveNs) ratioTarget(`noop/plain save, N=${n}`, find('noop', n), find('plain', n), 1.05)
-  for (const n of loadNs) ratioTarget(`load/load-plain, N=${n}`, find('load', n), find('load-plain', n), 1.1)
+  // Issue 18's limits (issue 6 had 1.10 for loads and 0.80 for realistic).
+  for (const n of loadNs) ratioTarget(`load/load-plain, N=${n}`, find('load', n), find('load-plain', n), 1.05)
   // The `handles` path: an entity that declares the types it handles, Load left out.
   for (const n of loadNs) reference(`load-declared/load-plain, N=${n}`, find('load-declared', n), find('load-plain', n))
-  ratioTarget(`realistic/handwritten, N=${N}`, find('realistic', N), find('handwritten', N), 0.8)
+  ratioTarget(`realistic/handwritten, N=${N}`, find('realistic', N), find('handwritten', N), 0.5)
   ratioTarget(`update/update-plain, N=${N}`, find('update', N), find('update-plain', N), 1.1)
   // Bulk: the library's set-based events within 3x of plain TypeORM, and 10x faster than the loop.
   for (const op of ['update', 'delete']) {

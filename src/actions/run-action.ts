@@ -84,7 +84,7 @@ export function runAction<T>(
   const checked = checkAction(action)
   if (typeof fn !== 'function') throw new HardError(`runAction '${checked.name}' needs a function to run`)
   const outer = scopes.getStore()
-  if (!options) return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: outer?.changes }, fn) as T
+  if (!options) return scopes.run({ frame: outer?.frame, runningAction: checked, internal: false, changeLists: outer?.changeLists }, fn) as T
   if (options.transaction && !options.dataSource) {
     throw new HardError(`runAction '${checked.name}': transaction: true needs a dataSource`)
   }
@@ -94,8 +94,8 @@ export function runAction<T>(
   // Refused before anything runs: a durable binding without its engine would lose its jobs.
   const sink = handlers?.postDurable.length ? durableSinkOf(checked.name, options.dataSource) : undefined
   const changes: ActionChange[] | undefined = wanted ? [] : undefined
-  const collectors = changes ? [...(outer?.changes ?? []), changes] : outer?.changes
-  return scopes.run({ frame: outer?.frame, action: checked, internal: false, changes: collectors }, () =>
+  const collectors = changes ? [...(outer?.changeLists ?? []), changes] : outer?.changeLists
+  return scopes.run({ frame: outer?.frame, runningAction: checked, internal: false, changeLists: collectors }, () =>
     runWithEvents(checked, fn, options, changes, sink),
   )
 }

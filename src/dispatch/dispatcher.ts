@@ -5,7 +5,8 @@ import { EventActionTiming } from '../basics/event-action-timing'
 import { EventActionType } from '../basics/event-action-type'
 import type { EntityInfo } from '../metadata/entity-info'
 import { decorateError, EventActionRecursionError, HardError } from '../basics/errors'
-import { currentFrame, currentScope, runInFrame } from '../scope/async-scope'
+import { currentScope, runInFrame } from '../scope/async-scope'
+import { EventSite } from './event-site'
 import { chainOf, type EventFrame } from '../scope/event-frame'
 import { isThenable } from '../basics/is-thenable'
 import { enter, isRunning, leave } from './recursion-guard'
@@ -21,35 +22,43 @@ export interface DispatchSettings {
   readonly maxDepth: number
 }
 
+/** @internal A handler's context: its frame in the chain of running handlers, and the async scope of its call. */
+export type HandlerFrame = EventFrame & AsyncScope
+
 /**
- * @internal Builds the context a handler receives, which is also its frame in
- * the chain. Passed in by whoever creates the dispatcher: the context offers
- * operations, audit and after-commit, which sit above the dispatch layer.
+ * @internal Builds the context a handler receives, which is also its frame
+ * and the scope of its call. Passed in by whoever creates the dispatcher:
+ * the context offers operations, audit and after-commit, which sit above the
+ * dispatch layer. What the calls of one broadcast share is in the site.
  */
 export type ContextFactory = (
-  info: EntityInfo,
+  site: EventSite,
   entity: ObjectLiteral,
   timing: EventActionTiming,
-  type: EventActionType,
   group: AttributeGroup | null,
-  manager: EntityManager,
-  depth: number,
-  parent: EventFrame | undefined,
-  soft: boolean,
   previousSource: ObjectLiteral | undefined,
   source: unknown,
-) => EventFrame
+) => HandlerFrame
+
+const { Pre, Post } = EventActionTiming
+const { Load } = EventActionType
 
 /**
  * @internal Runs one event: recursion guard and depth limit, the entity's
  * handler inside its frame, then (Pre Insert/Update) validation.
  *
  * This is the hot path (two calls per loaded row), so it takes positional
- * arguments, allocates only the context (which is also the frame) and the
- * async scope that carries it, and returns undefined when everything ran
- * synchronously: a synchronous handler costs a call and no promise.
+ * arguments, allocates only the context (which is also the frame and the
+ * async scope of the call; what the calls of one broadcast share is one
+ * site), and returns undefined when everything ran synchronously: a
+ * synchronous handler costs a call and no promise.
  */
 export class Dispatcher {
+  // The last event's site: the events of one broadcast (N rows of a find, N
+  // entities of a save) come one after another and share it. Holding it keeps
+  // that one scope and manager reachable until the next event.
+  private site: EventSite | undefined
+
   constructor(
     private readonly config: DispatchSettings,
     private readonly makeContext: ContextFactory,
@@ -65,69 +74,67 @@ export class Dispatcher {
     soft: boolean,
     previousSource: ObjectLiteral | undefined,
     source?: unknown,
-    // A caller that has read the async scope already passes it (Load: one read per row, not three).
     scope: AsyncScope | undefined = currentScope(),
   ): void | Promise<void> {
     const validates = this.validates(info, timing, type)
     // No handler observes this type (none at all, or `handles` leaves it out): only validation runs.
     if (!info.handler || !info.handles[type]) return validates ? this.validate(info, entity, type, timing, group, undefined) : undefined
-    const parent = scope?.frame
-    if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(parent, entity, type))) return
+    if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(scope?.frame, entity, type))) return
 
-    const ctx = this.frameFor(info, entity, timing, type, group, manager, parent, soft, previousSource, source)
+    const ctx = this.makeContext(this.siteFor(info, type, manager, soft, scope), entity, timing, group, previousSource, source)
+    this.checkDepth(ctx)
     const before = validates && type === EventActionType.Update ? info.snapshot(entity) : undefined
-    const ran = this.invoke(ctx, scope)
+    const ran = this.call(ctx, callHandler)
     if (!validates) return ran
     return ran ? ran.then(() => this.validate(info, entity, type, timing, group, before)) : this.validate(info, entity, type, timing, group, before)
   }
 
   /**
+   * The context of one loaded row, or undefined when no handler observes
+   * Load. Built when TypeORM announces the row, and run by {@link loadRow}
+   * (perhaps later, after the handlers of earlier rows settled).
+   */
+  loadContext(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup, manager: EntityManager, scope: AsyncScope | undefined): HandlerFrame | undefined {
+    if (!info.handler || !info.handles[Load]) return undefined
+    return this.makeContext(this.siteFor(info, Load, manager, false, scope), entity, Pre, group, undefined, undefined)
+  }
+
+  /**
    * Pre and Post Load of one row with one context: it is the row's frame for
    * both, its `timing` turned to Post in between (a handler that kept the
-   * Pre context sees Post). Nothing runs when no handler observes Load.
+   * Pre context sees Post). Both calls run in one scope when Pre returns
+   * synchronously.
    */
-  load(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup, manager: EntityManager, scope: AsyncScope | undefined): void | Promise<void> {
-    if (!info.handler || !info.handles[EventActionType.Load]) return
-    const parent = scope?.frame
-    if (this.config.recursionGuard && (isRunning(entity, EventActionType.Load) || isEnclosedBy(parent, entity, EventActionType.Load))) return
-    const ctx = this.frameFor(info, entity, EventActionTiming.Pre, EventActionType.Load, group, manager, parent, false, undefined, undefined)
-    const post = (): void | Promise<void> => {
-      ;(ctx as { timing: EventActionTiming }).timing = EventActionTiming.Post
-      return this.invoke(ctx, scope)
-    }
-    const pre = this.invoke(ctx, scope)
-    return pre ? pre.then(post) : post()
+  readonly loadRow = (ctx: HandlerFrame): void | Promise<void> => {
+    const { entity } = ctx
+    if (this.config.recursionGuard && (isRunning(entity, Load) || isEnclosedBy(ctx.parent, entity, Load))) return
+    this.checkDepth(ctx)
+    const ran = this.call(ctx, callPreAndPost)
+    // Pending: Post's handler (done when it settles), or Pre's (then Post runs after it).
+    if (!ran || ctx.timing === Post) return ran
+    return ran.then(() => this.call(turnToPost(ctx), callHandler))
   }
 
-  /** The handler's context, which is also its frame, within the depth limit. */
-  private frameFor(
-    info: EntityInfo,
-    entity: ObjectLiteral,
-    timing: EventActionTiming,
-    type: EventActionType,
-    group: AttributeGroup | null,
-    manager: EntityManager,
-    parent: EventFrame | undefined,
-    soft: boolean,
-    previousSource: ObjectLiteral | undefined,
-    source: unknown,
-  ): EventFrame {
-    const depth = parent ? parent.depth + 1 : 1
-    const ctx = this.makeContext(info, entity, timing, type, group, manager, depth, parent, soft, previousSource, source)
-    if (depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(ctx))
-    return ctx
+  private siteFor(info: EntityInfo, type: EventActionType, manager: EntityManager, soft: boolean, scope: AsyncScope | undefined): EventSite {
+    const last = this.site
+    if (last !== undefined && last.serves(info, type, manager, soft, scope)) return last
+    return (this.site = new EventSite(info, type, manager, soft, scope))
   }
 
-  /** Calls the handler in its frame; undefined when it ran synchronously. */
-  private invoke(ctx: EventFrame, scope: AsyncScope | undefined): void | Promise<void> {
-    const { info, entity, type } = ctx
+  private checkDepth(ctx: HandlerFrame): void {
+    if (ctx.depth > this.config.maxDepth) throw new EventActionRecursionError(this.config.maxDepth, chainOf(ctx))
+  }
+
+  /** Calls `fn` (the handler) in the context's scope; undefined when it ran synchronously. */
+  private call(ctx: HandlerFrame, fn: (ctx: HandlerFrame) => unknown): void | Promise<void> {
     let result: unknown
     try {
-      result = runInFrame(scope, ctx, callHandler)
+      result = runInFrame(ctx, fn)
     } catch (error) {
-      throw decorateError(error, info.name, type, ctx.timing)
+      throw decorateError(error, ctx.info.name, ctx.type, ctx.timing)
     }
     if (!isThenable(result)) return undefined
+    const { info, entity, type } = ctx
     // The flag marks a pending handler on the instance itself; while the handler
     // runs synchronously, the frame chain (isEnclosedBy) already covers it.
     enter(entity, type)
@@ -153,9 +160,8 @@ export class Dispatcher {
     type: EventActionType,
     group: AttributeGroup | null,
     manager: EntityManager,
-  ): EventFrame {
-    const parent = currentFrame()
-    return this.makeContext(info, entity, timing, type, group, manager, parent ? parent.depth + 1 : 1, parent, false, undefined, undefined)
+  ): HandlerFrame {
+    return this.makeContext(this.siteFor(info, type, manager, false, currentScope()), entity, timing, group, undefined, undefined)
   }
 
   private validates(info: EntityInfo, timing: EventActionTiming, type: EventActionType): boolean {
@@ -197,8 +203,20 @@ function isEnclosedBy(frame: EventFrame | undefined, entity: ObjectLiteral, type
 }
 
 /** Called only when the entity has a handler (checked by `run`). */
-function callHandler(ctx: EventFrame): unknown {
+function callHandler(ctx: HandlerFrame): unknown {
   return ctx.info.handler!.call(ctx.entity, ctx.timing, ctx.type, ctx.group, ctx)
+}
+
+/** A row's Pre Load, then (when Pre returned synchronously) its Post Load, in one scope. */
+function callPreAndPost(ctx: HandlerFrame): unknown {
+  const pre = callHandler(ctx)
+  if (isThenable(pre)) return pre
+  return callHandler(turnToPost(ctx))
+}
+
+function turnToPost(ctx: HandlerFrame): HandlerFrame {
+  ;(ctx as { timing: EventActionTiming }).timing = Post
+  return ctx
 }
 
 // Where each DataSource's dispatcher was found (the subscriber holds it), so the search runs once.

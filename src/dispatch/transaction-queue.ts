@@ -21,8 +21,13 @@ interface Batch {
 // The one queue of pending event work per query runner.
 const batches = new WeakMap<object, Batch>()
 
-/** @internal */
-export function runInOrder(key: object, unit: () => void | Promise<void>): void | Promise<void> {
+/**
+ * @internal Runs `unit(arg)` in its turn: the argument saves a closure per
+ * call on the Load path, where this runs for every row.
+ */
+export function runInOrder(key: object, unit: () => void | Promise<void>): void | Promise<void>
+export function runInOrder<A>(key: object, unit: (arg: A) => void | Promise<void>, arg: A): void | Promise<void>
+export function runInOrder<A>(key: object, unit: (arg?: A) => void | Promise<void>, arg?: A): void | Promise<void> {
   let batch = batches.get(key)
   if (!batch) {
     const fresh: Batch = { tail: undefined }
@@ -33,11 +38,11 @@ export function runInOrder(key: object, unit: () => void | Promise<void>): void 
     batch = fresh
   }
   if (batch.tail) {
-    const next = batch.tail.then(unit)
+    const next = batch.tail.then(() => unit(arg))
     batch.tail = next
     return next
   }
-  const result = unit()
+  const result = unit(arg)
   if (result) batch.tail = result
   return result
 }

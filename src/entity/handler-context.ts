@@ -1,5 +1,8 @@
 import type { EntityManager, ObjectLiteral } from 'typeorm'
-import type { ActionUser } from '../scope/action-context'
+import type { ActionContext, ActionUser } from '../scope/action-context'
+import type { ActionChange } from '../scope/action-change'
+import type { AsyncScope } from '../scope/async-scope'
+import type { EventSite } from '../dispatch/event-site'
 import { currentAction } from '../scope/async-scope'
 import type { AttributeGroup } from '../basics/attribute-group'
 import { auditChanges, operationOf, operationWordProblem, writeAuditEntry } from '../transaction/audit-record'
@@ -28,30 +31,86 @@ export interface HandlerServices {
 
 /**
  * @internal The context object handed to `_eventAction`, and at the same time
- * the handler's frame in the chain of running handlers (one allocation per
- * call instead of two). A class rather than an object literal so that the
- * methods live once on the prototype: a Load of N rows allocates N small
- * objects and nothing else. The action fields are getters, read only when a
- * handler asks.
+ * the handler's frame in the chain of running handlers and the async scope of
+ * its call (one allocation per call instead of three). It holds only what
+ * differs per call; what the calls of one broadcast share (entity class,
+ * type, manager, depth, the enclosing frame and action) it reads from its
+ * site. A class rather than an object literal so that the methods and getters
+ * live once on the prototype: a Load of N rows allocates N small objects.
+ * The action fields are getters, read only when a handler asks.
+ *
+ * Each DataSource's configuration subclasses it ({@link HandlerContext.withServices})
+ * so that its services sit on the prototype, not in every context.
  */
-export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements EventActionContext<E>, EventFrame {
+export class HandlerContext<E extends ObjectLiteral = ObjectLiteral> implements EventActionContext<E>, EventFrame, AsyncScope {
+  /** @internal What this DataSource's configuration gives every context (on the subclass's prototype). */
+  declare protected readonly services: HandlerServices
+
   constructor(
     /** @internal */
-    readonly info: EntityInfo,
+    readonly site: EventSite,
     readonly entity: E,
-    // Not readonly: a row's Pre and Post Load share one context (Dispatcher.load turns it to Post).
+    // Not readonly: a row's Pre and Post Load share one context (Dispatcher.loadRow turns it to Post).
     public timing: EventActionTiming,
-    readonly type: EventActionType,
     readonly group: AttributeGroup | null,
-    readonly manager: EntityManager,
-    readonly depth: number,
-    /** @internal The enclosing handler's frame. */
-    readonly parent: EventFrame | undefined,
-    readonly soft: boolean,
     private readonly previousSource: ObjectLiteral | undefined,
-    private readonly services: HandlerServices,
-    readonly source: unknown = undefined,
+    readonly source: unknown,
   ) {}
+
+  /** @internal The context class of one configuration: `services` on its prototype. */
+  static withServices(services: HandlerServices): typeof HandlerContext {
+    class ConfiguredContext<E extends ObjectLiteral = ObjectLiteral> extends HandlerContext<E> {}
+    Object.defineProperty(ConfiguredContext.prototype, 'services', { value: services })
+    return ConfiguredContext
+  }
+
+  /** @internal */
+  get info(): EntityInfo {
+    return this.site.info
+  }
+
+  get type(): EventActionType {
+    return this.site.type
+  }
+
+  get manager(): EntityManager {
+    return this.site.manager
+  }
+
+  get depth(): number {
+    return this.site.depth
+  }
+
+  /** @internal The enclosing handler's frame. */
+  get parent(): EventFrame | undefined {
+    return this.site.parent
+  }
+
+  get soft(): boolean {
+    return this.site.soft
+  }
+
+  // The async scope of the handler's call (see async-scope.ts): this context is the running frame.
+
+  /** @internal */
+  get frame(): EventFrame {
+    return this
+  }
+
+  /** @internal */
+  get runningAction(): ActionContext | undefined {
+    return this.site.runningAction
+  }
+
+  /** @internal */
+  get internal(): boolean {
+    return false
+  }
+
+  /** @internal */
+  get changeLists(): readonly ActionChange[][] | undefined {
+    return this.site.changeLists
+  }
 
   get entityName(): string {
     return this.info.name

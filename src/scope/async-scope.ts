@@ -7,12 +7,17 @@ import type { EventFrame } from './event-frame'
  * @internal Everything the library carries along an async call chain, in
  * ONE AsyncLocalStorage: on Node 20 every promise anyone creates pays for
  * each store in use, so three stores cost TypeORM's own promises three times.
+ *
+ * A running handler's context is itself the store of its call (it has these
+ * four fields as getters), so that a handler call allocates one object, not
+ * a context and a scope: the field names must not clash with the context's
+ * public ones (`ctx.action` is the action's name there).
  */
 export interface AsyncScope {
   /** The running handler (see event-frame.ts). */
   readonly frame: EventFrame | undefined
   /** The running action (runAction). */
-  readonly action: ActionContext | undefined
+  readonly runningAction: ActionContext | undefined
   /**
    * True while TypeORM does its own work inside a save or remove: reloading
    * database copies, keeping tree columns and closure tables. That work fires
@@ -24,7 +29,7 @@ export interface AsyncScope {
    * with a Post-action handler that wants them): the enclosing actions' lists
    * too, since a nested action's writes are also the outer action's.
    */
-  readonly changes: readonly ActionChange[][] | undefined
+  readonly changeLists: readonly ActionChange[][] | undefined
 }
 
 /** @internal */
@@ -41,15 +46,15 @@ export function currentScope(): AsyncScope | undefined {
 }
 
 /**
- * @internal Runs `fn(frame)` with `frame` as the running handler, inside
- * `outer`'s action. The frame is the only argument: the handler's context is
- * its frame, so nothing else is allocated per call.
+ * @internal Runs `fn(frame)` with `frame` as the running handler. The frame
+ * is the scope (it carries the enclosing action and change lists), so
+ * nothing else is allocated per call.
  */
-export function runInFrame<F extends EventFrame, R>(outer: AsyncScope | undefined, frame: F, fn: (frame: F) => R): R {
-  return scopes.run({ frame, action: outer?.action, internal: false, changes: outer?.changes }, fn, frame)
+export function runInFrame<F extends EventFrame & AsyncScope, R>(frame: F, fn: (frame: F) => R): R {
+  return scopes.run(frame, fn, frame)
 }
 
 /** The action the calling code runs in, or undefined outside any `runAction`. */
 export function currentAction(): ActionContext | undefined {
-  return scopes.getStore()?.action
+  return scopes.getStore()?.runningAction
 }

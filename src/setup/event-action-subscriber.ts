@@ -8,12 +8,8 @@ import { resolveConfig, type EventActionsConfig, type ResolvedConfig } from './e
 
 /** The dispatcher for `config`, whose handlers receive a {@link HandlerContext}. */
 function dispatcherFor(resolved: ResolvedConfig): Dispatcher {
-  const services = { onAfterCommitError: resolved.onAfterCommitError, jobs: resolved.jobs }
-  return new Dispatcher(
-    resolved,
-    (info, entity, timing, type, group, manager, depth, parent, soft, previousSource, source) =>
-      new HandlerContext(info, entity, timing, type, group, manager, depth, parent, soft, previousSource, services, source),
-  )
+  const Context = HandlerContext.withServices({ onAfterCommitError: resolved.onAfterCommitError, jobs: resolved.jobs })
+  return new Dispatcher(resolved, (site, entity, timing, group, previousSource, source) => new Context(site, entity, timing, group, previousSource, source))
 }
 
 /**

@@ -23,7 +23,7 @@ export function collectChange(
   queryRunner: QueryRunner,
   changes?: Record<string, AttributeChange>,
 ): void {
-  const collectors = scopes.getStore()?.changes
+  const collectors = scopes.getStore()?.changeLists
   if (!collectors) return
   const { metadata } = info
   const id = metadata.getEntityIdMixedMap(entity) ?? (previous ? metadata.getEntityIdMixedMap(previous) : undefined)
@@ -42,5 +42,5 @@ export function collectChange(
  * then is a write of an entity without event actions looked at at all.
  */
 export function isCollecting(): boolean {
-  return scopes.getStore()?.changes !== undefined
+  return scopes.getStore()?.changeLists !== undefined
 }

@@ -12,5 +12,6 @@ export function isInternalLoad(scope: AsyncScope | undefined = scopes.getStore()
 /** @internal Runs `work` as TypeORM's own work of a save/remove (see isInternalLoad). */
 export function asInternal<T>(work: () => T): T {
   const outer = scopes.getStore()
-  return scopes.run({ ...(outer ?? { frame: undefined, action: undefined, changes: undefined }), internal: true }, work)
+  // Spelled out: the outer scope may be a handler's context, whose fields are getters a spread would miss.
+  return scopes.run({ frame: outer?.frame, runningAction: outer?.runningAction, internal: true, changeLists: outer?.changeLists }, work)
 }

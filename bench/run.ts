@@ -81,6 +81,8 @@ const ROLE_OF: Record<string, Role> = {
   subscriber: 'plain',
   'load-subscriber': 'plain',
   'update-subscriber': 'plain',
+  listener: 'plain',
+  'load-listener': 'plain',
   noop: 'events',
   realistic: 'events',
   load: 'events',
@@ -179,15 +181,15 @@ const job = (scenario: string, n: number): Job => {
 
 // The order of one round: each pair (with its empty-subscriber reference between) side by side,
 // so that reversing the order every other round alternates them.
-job('plain', N), job('subscriber', N), job('noop', N)
+job('plain', N), job('subscriber', N), job('listener', N), job('noop', N)
 job('handwritten', N), job('realistic', N)
-job('load-plain', N), job('load-subscriber', N), job('load', N), job('load-declared', N)
+job('load-plain', N), job('load-subscriber', N), job('load-listener', N), job('load', N), job('load-declared', N)
 job('update-plain', N), job('update-subscriber', N), job('update', N)
 // Bulk: plain TypeORM (a), the library's set-based events, the find + save/remove loop (b).
 job('bulk-update-plain', bulkN), job('bulk-update', bulkN), job('bulk-update-loop', bulkN)
 job('bulk-delete-plain', bulkN), job('bulk-delete', bulkN), job('bulk-delete-loop', bulkN)
-for (const n of saveNs) if (n !== N) job('plain', n), job('subscriber', n), job('noop', n)
-for (const n of loadNs) if (n !== N) job('load-plain', n), job('load-subscriber', n), job('load', n), job('load-declared', n)
+for (const n of saveNs) if (n !== N) job('plain', n), job('subscriber', n), job('listener', n), job('noop', n)
+for (const n of loadNs) if (n !== N) job('load-plain', n), job('load-subscriber', n), job('load-listener', n), job('load', n), job('load-declared', n)
 // --only=a,b: just these scenarios (for profiling); targets that need the others are left out.
 const only = option('only')
   ?.split(',')
@@ -466,6 +468,9 @@ function report(totalSeconds: number, memory: MemoryResult | undefined, profile:
   for (const n of loadNs) ratioTarget(`load/load-plain, N=${n}`, find('load', n), find('load-plain', n), 1.05)
   // The `handles` path: an entity that declares the types it handles, Load left out.
   for (const n of loadNs) reference(`load-declared/load-plain, N=${n}`, find('load-declared', n), find('load-plain', n))
+  // TypeORM's own no-op entity listeners: the least a per-entity hook costs there.
+  for (const n of saveNs) reference(`listener/plain save, N=${n}`, find('listener', n), find('plain', n))
+  for (const n of loadNs) reference(`load-listener/load-plain, N=${n}`, find('load-listener', n), find('load-plain', n))
   ratioTarget(`realistic/handwritten, N=${N}`, find('realistic', N), find('handwritten', N), 0.5)
   ratioTarget(`update/update-plain, N=${N}`, find('update', N), find('update-plain', N), 1.1)
   // Bulk: the library's set-based events within 3x of plain TypeORM, and 10x faster than the loop.
@@ -523,7 +528,7 @@ function report(totalSeconds: number, memory: MemoryResult | undefined, profile:
     out.push(`${row(t.name, limit, t, t.wall)}  ${t.verdict}`)
   }
   if (references.length) {
-    out.push('', 'reference (no limit): TypeORM with a subscriber that does nothing, against plain and against the library', head('reference'))
+    out.push('', 'reference (no limit): TypeORM with a subscriber or entity listeners that do nothing, against plain and against the library', head('reference'))
     for (const r of references) out.push(row(r.name, '', r, r.wall))
   }
   if (memory) {

@@ -125,7 +125,7 @@ async function init(msg: WorkerInit): Promise<void> {
   const loadTables = (prefix: string, make: (name: string, table: string) => Ctor) =>
     new Map(msg.loadNs.map((n) => [n, make(`${prefix}${n}`, `bench_${prefix.toLowerCase()}_${n}`)] as const))
   if (msg.role === 'plain') {
-    const { EmptySubscriber, HandAudit, HandCustomer, HandCustomerSubscriber } = await import('./plain-entities')
+    const { EmptySubscriber, HandAudit, HandCustomer, HandCustomerSubscriber, listenerCustomer } = await import('./plain-entities')
     const plain = plainCustomer('PlainCustomer', 'bench_plain')
     const loadPlain = loadTables('LoadPlain', plainCustomer)
     const updatePlain = plainCustomer('UpdatePlainCustomer', 'bench_update_plain')
@@ -151,6 +151,12 @@ async function init(msg: WorkerInit): Promise<void> {
     scenarios.set('subscriber', { kind: 'save', ds: withEmpty, entity: subscribed, alsoClear: [], perEntity: [] })
     scenarios.set('load-subscriber', { kind: 'load', ds: withEmpty, entityFor: loadSubscribed })
     scenarios.set('update-subscriber', { kind: 'update', ds: withEmpty, entity: updateSubscribed })
+    // References: TypeORM's own no-op entity listeners.
+    const listened = listenerCustomer('ListenedCustomer', 'bench_listened')
+    const loadListened = loadTables('LoadListened', listenerCustomer)
+    const withListeners = await open({}, [listened, ...loadListened.values()], false)
+    scenarios.set('listener', { kind: 'save', ds: withListeners, entity: listened, alsoClear: [], perEntity: [] })
+    scenarios.set('load-listener', { kind: 'load', ds: withListeners, entityFor: loadListened })
   } else {
     const { AuditEntry } = await import('../src')
     const { declaredCustomer, noopBulkItem, noopCustomer, RealisticCustomer } = await import('./event-entities')

@@ -55,8 +55,7 @@ const { Load } = EventActionType
  */
 export class Dispatcher {
   // The last event's site: the events of one broadcast (N rows of a find, N
-  // entities of a save) come one after another and share it. Holding it keeps
-  // that one scope and manager reachable until the next event.
+  // entities of a save) come one after another, in one synchronous loop, and share it.
   private site: EventSite | undefined
 
   constructor(
@@ -118,7 +117,14 @@ export class Dispatcher {
   private siteFor(info: EntityInfo, type: EventActionType, manager: EntityManager, soft: boolean, scope: AsyncScope | undefined): EventSite {
     const last = this.site
     if (last !== undefined && last.serves(info, type, manager, soft, scope)) return last
-    return (this.site = new EventSite(info, type, manager, soft, scope))
+    const site = new EventSite(info, type, manager, soft, scope)
+    this.site = site
+    // Forgotten once the synchronous broadcast that made it is over, so that an
+    // idle DataSource keeps no scope, action or manager alive.
+    queueMicrotask(() => {
+      if (this.site === site) this.site = undefined
+    })
+    return site
   }
 
   private checkDepth(ctx: HandlerFrame): void {

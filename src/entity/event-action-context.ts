@@ -9,6 +9,11 @@ import type { EventActionType } from '../basics/event-action-type'
 /**
  * Everything a handler may want to know about the event it runs for, in one
  * read-only object (the fourth argument of `_eventAction`).
+ *
+ * Each event has a context of its own (a row's Pre and Post Load share one,
+ * its `timing` turning to Post), so a handler may keep it. Read its fields by
+ * name: most are getters over what the events of one query share, so a
+ * spread copy or `Object.keys` does not show them.
  */
 export interface EventActionContext<E extends ObjectLiteral = ObjectLiteral> {
   /** Whether the handler runs before (Pre) or after (Post) the event's work. */

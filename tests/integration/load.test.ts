@@ -26,6 +26,8 @@ const { Insert, Update, Delete, Load } = EventActionType
 
 // ctx.depth of every recorded event, index-aligned with `recorded`.
 const depths: number[] = []
+// The contexts Author's Load handler received, kept past the handler.
+const keptLoadContexts: EventActionContext[] = []
 
 function log(
   name: string,
@@ -46,6 +48,7 @@ function log(
 function reset(): void {
   resetRecorded()
   depths.length = 0
+  keptLoadContexts.length = 0
 }
 
 /** Pre then Post Load of one entity, as recorded. */
@@ -72,6 +75,7 @@ class Author {
 
   _eventAction(timing: EventActionTiming, type: EventActionType, group: AttributeGroup | null, ctx: EventActionContext) {
     log('Author', this, timing, type, group, ctx)
+    if (type === Load) keptLoadContexts.push(ctx)
   }
 }
 
@@ -309,6 +313,21 @@ describe(`Load (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
       expect(found.map((a) => a.name)).toEqual(['ann', 'bob'])
       expect(recorded).toEqual([...loadOf(A(ann), authorCols), ...loadOf(A(bob), authorCols)])
       expect(depths).toEqual([1, 1, 1, 1])
+    })
+
+    it('each row has a context of its own, which a handler may keep: afterwards it still describes its row', async () => {
+      await seedBlog()
+      const found = await ds.getRepository(Author).find({ order: { id: 'ASC' } })
+      // Pre and Post of a row share one context; rows never share one.
+      expect(keptLoadContexts).toHaveLength(4)
+      const [annPre, annPost, bobPre, bobPost] = keptLoadContexts
+      expect(annPost).toBe(annPre)
+      expect(bobPost).toBe(bobPre)
+      expect(bobPre).not.toBe(annPre)
+      expect([annPre, bobPre].map((c) => [c!.entity, c!.timing, c!.type, c!.depth, c!.entityName, [...c!.group!].sort()])).toEqual([
+        [found[0], PostT, Load, 1, 'Author', authorCols],
+        [found[1], PostT, Load, 1, 'Author', authorCols],
+      ])
     })
 
     it('findBy(), findOne(), findOneBy(), findOneByOrFail(), findAndCount()', async () => {

@@ -73,11 +73,11 @@ export class Dispatcher {
     soft: boolean,
     previousSource: ObjectLiteral | undefined,
     source?: unknown,
-    scope: AsyncScope | undefined = currentScope(),
   ): void | Promise<void> {
     const validates = this.validates(info, timing, type)
     // No handler observes this type (none at all, or `handles` leaves it out): only validation runs.
     if (!info.handler || !info.handles[type]) return validates ? this.validate(info, entity, type, timing, group, undefined) : undefined
+    const scope = currentScope()
     if (this.config.recursionGuard && (isRunning(entity, type) || isEnclosedBy(scope?.frame, entity, type))) return
 
     const ctx = this.makeContext(this.siteFor(info, type, manager, soft, scope), entity, timing, group, previousSource, source)
@@ -89,12 +89,11 @@ export class Dispatcher {
   }
 
   /**
-   * The context of one loaded row, or undefined when no handler observes
-   * Load. Built when TypeORM announces the row, and run by {@link loadRow}
-   * (perhaps later, after the handlers of earlier rows settled).
+   * The context of one loaded row of an entity whose handler observes Load
+   * (the caller has checked). Built when TypeORM announces the row, and run
+   * by {@link loadRow} (perhaps later, after the handlers of earlier rows settled).
    */
-  loadContext(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup, manager: EntityManager, scope: AsyncScope | undefined): HandlerFrame | undefined {
-    if (!info.handler || !info.handles[Load]) return undefined
+  loadContext(info: EntityInfo, entity: ObjectLiteral, group: AttributeGroup, manager: EntityManager, scope: AsyncScope | undefined): HandlerFrame {
     return this.makeContext(this.siteFor(info, Load, manager, false, scope), entity, Pre, group, undefined, undefined)
   }
 

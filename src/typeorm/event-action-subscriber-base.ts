@@ -162,8 +162,7 @@ export class EventActionSubscriberBase implements EntitySubscriberInterface<Obje
     // It was noted for the query's entity; a child class's row falls back to its defined attributes.
     const selection = metadata === event.metadata ? selectionOf(metadata) : null
     const group = selection == null ? info.definedGroup(entity) : info.loadGroup(entity, selection)
-    const ctx = this.dispatcher.loadContext(info, entity, group, event.manager, scope)
-    return ctx && runInOrder(event.queryRunner, this.dispatcher.loadRow, ctx)
+    return runInOrder(event.queryRunner, this.dispatcher.loadRow, this.dispatcher.loadContext(info, entity, group, event.manager, scope))
   }
 
   /** One write event: (Post, audited entities) the automatic audit entry, then the handler. */

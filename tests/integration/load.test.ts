@@ -18,6 +18,7 @@ import {
   type AttributeGroup,
   type EventActionContext,
 } from '../../src'
+import { dispatcherOf } from '../../src/dispatch/dispatcher'
 import { countRows, DB, openDataSource, TYPEORM_MAJOR } from '../support/database'
 import { record, recorded, resetRecorded, type Recorded } from '../support/recorder'
 
@@ -328,6 +329,16 @@ describe(`Load (${DB}, TypeORM ${TYPEORM_MAJOR}.x)`, () => {
         [found[0], PostT, Load, 1, 'Author', authorCols],
         [found[1], PostT, Load, 1, 'Author', authorCols],
       ])
+    })
+
+    it("the dispatcher forgets the last query's shared state once its broadcast is over (an idle DataSource keeps no row alive)", async () => {
+      await seedBlog()
+      const dispatcher = dispatcherOf(ds) as unknown as { site: unknown }
+      await ds.getRepository(Author).find()
+      // A find's rows are broadcast in one synchronous loop; the state they share is dropped a microtask later.
+      await new Promise((resolve) => setImmediate(resolve))
+      expect(keptLoadContexts).toHaveLength(4)
+      expect(dispatcher.site).toBeUndefined()
     })
 
     it('findBy(), findOne(), findOneBy(), findOneByOrFail(), findAndCount()', async () => {
